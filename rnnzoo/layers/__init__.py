@@ -1,0 +1,15 @@
+"""The equations as Keras layers: cells, fast sequence layers, conversion to/from Keras."""
+
+from rnnzoo.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
+from rnnzoo.layers.conversion import convert_model
+from rnnzoo.layers.recurrent import GRU, LSTM, SimpleRNN
+
+__all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "convert_model",
+]
