@@ -1,0 +1,82 @@
+"""rnnzoo demo: the explicit layers are the equations, equal to Keras's, and fast.
+
+Runs in about a minute on a laptop CPU:
+1. builds each explicit layer from a Keras built-in and shows outputs and gradients agree;
+2. checks the NumPy BPTT reference against TensorFlow's autodiff;
+3. draws the vanishing-gradient comparison (SimpleRNN vs LSTM) to ``vanishing_gradients.png``.
+"""
+
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import rnnzoo  # noqa: E402
+from rnnzoo import layers, reference  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vanishing_gradients import main as plot_gradients  # noqa: E402
+
+
+def compare(name: str, builtin: keras.layers.Layer, x: tf.Tensor) -> None:
+    builtin.build(x.shape)
+    explicit = getattr(layers, name).from_builtin(builtin)
+    timings = {}
+    for label, layer in (("keras", builtin), ("rnnzoo", explicit)):
+        step = tf.function(lambda: layer(x))
+        step()
+        start = time.perf_counter()
+        for _ in range(3):
+            out = step()
+        timings[label] = (time.perf_counter() - start) / 3 * 1e3
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x) ** 2)
+        timings[label + "_grad"] = tape.gradient(loss, x)
+        timings[label + "_out"] = out
+    diff = float(tf.reduce_max(tf.abs(timings["keras_out"] - timings["rnnzoo_out"])))
+    gdiff = float(tf.reduce_max(tf.abs(timings["keras_grad"] - timings["rnnzoo_grad"])))
+    print(f"  {name:<9} max |Δoutput| = {diff:.1e}   max |Δ∂L/∂x| = {gdiff:.1e}   "
+          f"forward: keras {timings['keras']:.0f} ms, rnnzoo {timings['rnnzoo']:.0f} ms")
+
+
+def main() -> None:
+    print(f"rnnzoo {rnnzoo.__version__}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    print("1. Explicit layers vs Keras built-ins (B=32, T=50, I=64, H=128):")
+    x = tf.random.stateless_normal((32, 50, 64), seed=(1, 2))
+    for name in ("SimpleRNN", "LSTM", "GRU"):
+        compare(name, getattr(keras.layers, name)(128, return_sequences=True), x)
+
+    print("2. NumPy BPTT reference vs tf.GradientTape (float64):")
+    rng = np.random.default_rng(0)
+    T, B, I, H, O = 6, 3, 4, 5, 2
+    xs = rng.normal(size=(T, B, I))
+    params = [rng.normal(size=s) * 0.5 for s in ((H, I), (H, H), (H,), (O, H), (O,))]
+    dy = rng.normal(size=(T, B, O))
+    grads = reference.rnn_bptt(xs, *params, dy)
+    tparams = [tf.constant(p) for p in params]
+    with tf.GradientTape() as tape:
+        tape.watch(tparams)
+        w_xh, w_hh, b_h, w_hy, b_y = tparams
+        h, loss = tf.zeros((B, H), tf.float64), 0.0
+        for t in range(T):
+            h = tf.tanh(h @ tf.transpose(w_hh) + xs[t] @ tf.transpose(w_xh) + b_h)
+            loss += tf.reduce_sum((h @ tf.transpose(w_hy) + b_y) * dy[t])
+    auto = tape.gradient(loss, tparams)
+    for name, mine, theirs in zip(("W_xh", "W_hh", "b_h", "W_hy", "b_y"),
+                                  (grads.dW_xh, grads.dW_hh, grads.db_h, grads.dW_hy, grads.db_y),
+                                  auto):
+        rel = np.abs(mine - theirs.numpy()).max() / np.abs(theirs.numpy()).max()
+        print(f"  ∂L/∂{name:<5} relative difference {rel:.1e}")
+
+    print("3. Vanishing gradients, ‖∂L/∂h_t‖ for a loss on the last step:")
+    plot_gradients("vanishing_gradients.png")
+
+
+if __name__ == "__main__":
+    main()
