@@ -2,6 +2,7 @@
 
 from rnnzoo.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 from rnnzoo.layers.conversion import convert_model
+from rnnzoo.layers.factory import recurrent_layer
 from rnnzoo.layers.recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "SimpleRNN",
     "SimpleRNNCell",
     "convert_model",
+    "recurrent_layer",
 ]

@@ -1,0 +1,1 @@
+"""Task builders: each takes a plain config dict and returns a Keras model made of rnnzoo layers."""

@@ -1,0 +1,100 @@
+"""Validation of builder configurations: the plain dicts that ``zoo_configs/*.yaml`` hold.
+
+Each builder declares a schema, ``{key: Field(...)}``; :func:`validate` returns the config with
+defaults filled in, or raises :class:`ConfigError` naming the offending key: an unknown key (with
+the allowed ones), a missing required key, a wrong type, or an impossible value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+_MISSING = object()
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown, missing, of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a schema.
+
+    ``kind``: a type or tuple of types (``bool`` is never accepted for ``int``/``float``, and an
+    ``int`` is accepted for ``float``); ``choices``: allowed values; ``low``/``high``: inclusive
+    bounds (``high_open``: ``high`` itself excluded); ``check``: a predicate with its message.
+    """
+
+    kind: type | tuple[type, ...]
+    default: Any = _MISSING
+    choices: Optional[Sequence[Any]] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
+    high_open: bool = False
+    nullable: bool = False
+    check: Optional[tuple[Callable[[Any], bool], str]] = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is _MISSING
+
+
+def _type_ok(value: Any, kind: type | tuple[type, ...]) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    if float in kinds and isinstance(value, int):
+        return True
+    return isinstance(value, kinds)
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def check_value(name: str, value: Any, field: Field) -> Any:
+    """Returns ``value`` if it satisfies ``field``, else raises :class:`ConfigError`."""
+    if value is None and field.nullable:
+        return value
+    if not _type_ok(value, field.kind):
+        raise ConfigError(
+            f"{name}: expected {_type_name(field.kind)}, got {type(value).__name__} {value!r}"
+        )
+    if field.choices is not None and value not in field.choices:
+        raise ConfigError(f"{name}: must be one of {list(field.choices)}, got {value!r}")
+    if field.low is not None and value < field.low:
+        raise ConfigError(f"{name}: must be >= {field.low}, got {value!r}")
+    if field.high is not None and (value >= field.high if field.high_open else value > field.high):
+        bound = "<" if field.high_open else "<="
+        raise ConfigError(f"{name}: must be {bound} {field.high}, got {value!r}")
+    if field.check is not None and not field.check[0](value):
+        raise ConfigError(f"{name}: {field.check[1]}, got {value!r}")
+    return value
+
+
+def validate(config: Mapping[str, Any], schema: Mapping[str, Field], where: str) -> dict:
+    """``config`` checked against ``schema``, defaults filled in; ``where`` prefixes messages."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{where}: the configuration must be a mapping, got {type(config).__name__}")
+    unknown = sorted(set(config) - set(schema))
+    if unknown:
+        raise ConfigError(
+            f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(schema))})"
+        )
+    result = {}
+    for key, field in schema.items():
+        name = f"{where}.{key}"
+        if key in config:
+            result[key] = check_value(name, config[key], field)
+        elif field.required:
+            raise ConfigError(f"{name}: required key is missing")
+        else:
+            result[key] = field.default
+    return result
+
+
+CELLS = ("rnn", "lstm", "gru")
+IMPLEMENTATIONS = ("explicit", "builtin")
+PROBABILITY = dict(kind=float, low=0.0, high=1.0, high_open=True)
