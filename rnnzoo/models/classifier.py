@@ -1,0 +1,56 @@
+"""Text classifier builder: embedding → bidirectional recurrent encoder → pooling → softmax.
+
+p(y | x) = softmax(W pool(h_1..h_T) + b), pool ∈ {last: [h→_T; h←_1], max: max_t h_t,
+attention: Σ_t a_t h_t with a = softmax(vᵀ tanh(W h_t + b))}.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from rnnzoo.layers import recurrent_layer
+from rnnzoo.layers.pooling import AttentionPooling, MaskedMaxPooling
+from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
+
+SCHEMA = {
+    "vocab_size": Field(int, low=2),
+    "num_classes": Field(int, low=2),
+    "embedding_dim": Field(int, default=128, low=1),
+    "hidden": Field(int, default=128, low=1),
+    "num_layers": Field(int, default=1, low=1, high=8),
+    "cell": Field(str, default="lstm", choices=CELLS),
+    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS),
+    "reset_after": Field(bool, default=True),
+    "pooling": Field(str, default="attention", choices=("last", "max", "attention")),
+    "attention_units": Field(int, default=64, low=1),
+    "dropout": Field(default=0.0, **PROBABILITY),
+}
+
+
+def build(config: dict) -> keras.Model:
+    """The classifier: ids (B, T) int32 (0 = padding) → class probabilities (B, C)."""
+    cfg = validate(config, SCHEMA, "classifier")
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(cfg["vocab_size"], cfg["embedding_dim"], mask_zero=True,
+                               name="embedding")(ids)
+    for index in range(cfg["num_layers"]):
+        last = index == cfg["num_layers"] - 1
+        layer = recurrent_layer(cfg["cell"], cfg["implementation"], cfg["hidden"],
+                                return_sequences=not (last and cfg["pooling"] == "last"),
+                                reset_after=cfg["reset_after"])
+        x = keras.layers.Bidirectional(layer, name=f"birnn_{index}")(x)
+        if cfg["dropout"]:
+            x = keras.layers.Dropout(cfg["dropout"])(x)
+    if cfg["pooling"] == "max":
+        x = MaskedMaxPooling(name="pooling")(x)
+    elif cfg["pooling"] == "attention":
+        x = AttentionPooling(cfg["attention_units"], name="pooling")(x)
+    probabilities = keras.layers.Dense(cfg["num_classes"], activation="softmax", name="output")(x)
+    return keras.Model(ids, probabilities, name=f"bi{cfg['cell']}_classifier")
+
+
+def compile_for_training(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    """Adam on the cross-entropy of integer labels, with accuracy."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    return model

@@ -1,0 +1,124 @@
+"""Language-model generation: the whole decoding loop compiled, the recurrent state carried.
+
+Each new token costs one step of every cell (cost linear in the number of tokens). Sampling is
+seeded per step with ``tf.random.stateless_categorical(seed=(seed, k))`` for the k-th generated
+token, so a run is reproducible and equals re-running the model on the full prefix.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from rnnzoo.models.language_model import EMBEDDING, OUTPUT, PROJECTION, rnn_name
+
+
+def without_padding(logits: tf.Tensor) -> tf.Tensor:
+    """Logits with id 0 (padding, never a real token) made impossible."""
+    vocab = tf.shape(logits)[-1]
+    return tf.where(tf.range(vocab) == 0, tf.constant(-float("inf"), logits.dtype), logits)
+
+
+def filter_logits(logits: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor,
+                  top_p: tf.Tensor) -> tf.Tensor:
+    """logits / T, then only the k most likely tokens (k > 0) and the smallest set whose
+    probability reaches p (nucleus, p < 1) keep a finite logit."""
+    logits = logits / tf.maximum(tf.cast(temperature, logits.dtype), 1e-6)
+    neg_inf = tf.fill(tf.shape(logits), tf.constant(-float("inf"), logits.dtype))
+    vocab = tf.shape(logits)[-1]
+    k = tf.minimum(tf.cast(top_k, tf.int32), vocab)
+    kth = tf.math.top_k(logits, tf.maximum(k, 1)).values[:, -1:]
+    logits = tf.where((k > 0) & (logits < kth), neg_inf, logits)
+    ordered = tf.sort(logits, axis=-1, direction="DESCENDING")
+    before = tf.cumsum(tf.nn.softmax(ordered), axis=-1, exclusive=True)
+    keep = before < tf.cast(top_p, logits.dtype)
+    threshold = tf.reduce_min(tf.where(keep, ordered, -neg_inf), axis=-1, keepdims=True)
+    return tf.where((top_p < 1.0) & (logits < threshold), neg_inf, logits)
+
+
+def sample_token(logits: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor,
+                 seed: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+    """One token per row: argmax when temperature ≤ 0, else a seeded draw from the filtered
+    distribution (seed pair (seed, step))."""
+    def draw():
+        filtered = filter_logits(logits, temperature, top_k, top_p)
+        pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)])
+        return tf.cast(tf.random.stateless_categorical(filtered, 1, seed=pair)[:, 0], tf.int32)
+
+    return tf.cond(temperature <= 0.0, lambda: tf.argmax(logits, -1, output_type=tf.int32), draw)
+
+
+class Generator:
+    """Step-by-step decoding with the cells of a model made by ``language_model.build``."""
+
+    def __init__(self, model: keras.Model):
+        names = {layer.name for layer in model.layers}
+        self.embedding = model.get_layer(EMBEDDING)
+        self.cells = []
+        while rnn_name(len(self.cells)) in names:
+            self.cells.append(model.get_layer(rnn_name(len(self.cells))).cell)
+        if not self.cells:
+            raise ValueError(f"{model.name}: not a language model (no layer named {rnn_name(0)!r})")
+        self.projection = model.get_layer(PROJECTION) if PROJECTION in names else None
+        self.output = model.get_layer(OUTPUT) if OUTPUT in names else None
+        self.generate = tf.function(self._generate, reduce_retracing=True)
+
+    def initial_states(self, batch: tf.Tensor) -> list:
+        return [[tf.zeros((batch, s)) for s in _sizes(cell)] for cell in self.cells]
+
+    def step(self, token: tf.Tensor, states: list) -> tuple[tf.Tensor, list]:
+        """Logits for the next token after ``token`` (B,), and the new states."""
+        x = self.embedding.call(token)
+        new_states = []
+        for cell, state in zip(self.cells, states):
+            x, state = cell(x, list(state), training=False)
+            new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
+        if self.projection is not None:
+            x = self.projection(x)
+        logits = self.output(x) if self.output is not None else self.embedding(x, reverse=True)
+        return without_padding(logits), new_states
+
+    def _generate(self, prompt: tf.Tensor, max_tokens: tf.Tensor, temperature: tf.Tensor,
+                  top_k: tf.Tensor, top_p: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        """``max_tokens`` ids (B, max_tokens) continuing ``prompt`` (B, P ≥ 1) int32."""
+        prompt = tf.cast(prompt, tf.int32)
+        states = self.initial_states(tf.shape(prompt)[0])
+        prefix = tf.shape(prompt)[1] - 1
+
+        def read(t, states):
+            _, states = self.step(prompt[:, t], states)
+            return t + 1, states
+
+        _, states = tf.while_loop(lambda t, _: t < prefix, read, (tf.constant(0), states))
+        tokens = tf.TensorArray(tf.int32, size=max_tokens)
+
+        def write(k, last, states, tokens):
+            logits, states = self.step(last, states)
+            token = sample_token(logits, temperature, top_k, top_p, seed, k)
+            return k + 1, token, states, tokens.write(k, token)
+
+        _, _, _, tokens = tf.while_loop(
+            lambda k, *_: k < max_tokens, write,
+            (tf.constant(0), prompt[:, -1], states, tokens),
+        )
+        return tf.transpose(tokens.stack())
+
+    def __call__(self, prompt, max_tokens: int = 20, temperature: float = 1.0, top_k: int = 0,
+                 top_p: float = 1.0, seed: int = 0) -> tf.Tensor:
+        prompt = tf.convert_to_tensor(prompt, tf.int32)
+        if prompt.shape.rank != 2 or prompt.shape[1] == 0:
+            raise ValueError(f"prompt must be ids of shape (batch, length ≥ 1), got {prompt.shape}")
+        if max_tokens < 0:
+            raise ValueError(f"max_tokens must be >= 0, got {max_tokens}")
+        if not 0.0 < top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        if top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {top_k}")
+        return self.generate(prompt, tf.constant(max_tokens), tf.constant(temperature, tf.float32),
+                             tf.constant(top_k), tf.constant(top_p, tf.float32),
+                             tf.constant(seed, tf.int64))
+
+
+def _sizes(cell) -> list[int]:
+    size = cell.state_size
+    return list(size) if isinstance(size, (list, tuple)) else [size]

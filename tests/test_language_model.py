@@ -1,0 +1,148 @@
+"""Language model builder and generation."""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnnzoo.layers import convert_model
+from rnnzoo.models import language_model
+from rnnzoo.models.config import ConfigError
+from rnnzoo.models.sampling import Generator, filter_logits, sample_token, without_padding
+
+TEXT = (Path(__file__).parent / "data" / "lm_tiny.txt").read_text()
+CHARS = sorted(set(TEXT))
+IDS = np.array([CHARS.index(c) + 1 for c in TEXT], "int32")  # 0 is padding
+VOCAB = len(CHARS) + 1
+
+
+def tiny(**overrides):
+    config = {"vocab_size": VOCAB, "level": "char", "embedding_dim": 16, "hidden": 24,
+              "num_layers": 2, **overrides}
+    return language_model.build(config)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("implementation", ["explicit", "builtin"])
+@pytest.mark.parametrize("tie_weights", [True, False])
+def test_builder_every_cell_and_implementation(cell, implementation, tie_weights):
+    model = tiny(cell=cell, implementation=implementation, tie_weights=tie_weights)
+    ids = IDS[None, :30]
+    logits = model(ids)
+    assert logits.shape == (1, 30, VOCAB)
+    other = convert_model(model, to="builtin" if implementation == "explicit" else "explicit")
+    np.testing.assert_allclose(other(ids), logits, atol=1e-5)
+
+
+def windows(length=40):
+    starts = np.arange(0, len(IDS) - length - 1, length // 2)
+    x = np.stack([IDS[s:s + length] for s in starts])
+    y = np.stack([IDS[s + 1:s + length + 1] for s in starts])
+    return x, y
+
+
+def test_tiny_lm_loss_falls_on_committed_text():
+    keras.utils.set_random_seed(0)
+    model = language_model.compile_for_training(
+        tiny(num_layers=1, hidden=64, embedding_dim=32, dropout=0.1, embedding_dropout=0.05),
+        learning_rate=2e-2,
+    )
+    x, y = windows()
+    history = model.fit(x, y, batch_size=16, epochs=10, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.75 * losses[0], losses
+    assert losses[-1] < np.log(VOCAB) * 0.8
+
+
+def test_stateful_model_carries_state_between_batches():
+    model = tiny()
+    stateful = language_model.build(
+        {"vocab_size": VOCAB, "level": "char", "embedding_dim": 16, "hidden": 24, "num_layers": 2},
+        batch_size=2, stateful=True,
+    )
+    stateful.set_weights(model.get_weights())
+    ids = np.stack([IDS[:20], IDS[20:40]])
+    whole = model(ids)
+    halves = np.concatenate([stateful(ids[:, :10]), stateful(ids[:, 10:])], axis=1)
+    np.testing.assert_allclose(halves, whole, atol=1e-5)
+    with pytest.raises(ValueError, match="needs a fixed `batch_size`"):
+        language_model.build({"vocab_size": VOCAB}, stateful=True)
+
+
+def full_prefix_continuation(model, prompt, steps, **sampling):
+    """Reference: re-run the whole model on the growing prefix at every step."""
+    ids = np.array(prompt, "int32")
+    out = []
+    for k in range(steps):
+        logits = without_padding(model(ids)[:, -1])
+        token = sample_token(logits, tf.constant(sampling["temperature"]),
+                             tf.constant(sampling["top_k"]), tf.constant(sampling["top_p"]),
+                             tf.constant(sampling["seed"], tf.int64), tf.constant(k))
+        out.append(int(token[0]))
+        ids = np.concatenate([ids, np.array(token)[:, None]], axis=1)
+    return out
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("sampling", [
+    {"temperature": 0.0, "top_k": 0, "top_p": 1.0, "seed": 0},
+    {"temperature": 1.0, "top_k": 5, "top_p": 1.0, "seed": 3},
+    {"temperature": 0.8, "top_k": 0, "top_p": 0.9, "seed": 7},
+])
+def test_generation_with_carried_state_equals_rerunning_the_prefix(cell, sampling):
+    keras.utils.set_random_seed(1)
+    model = tiny(cell=cell)
+    prompt = IDS[None, :7]
+    generated = Generator(model)(prompt, max_tokens=12, **sampling).numpy()[0].tolist()
+    assert generated == full_prefix_continuation(model, prompt, 12, **sampling)
+
+
+def test_generation_is_seeded():
+    generator = Generator(tiny())
+    prompt = IDS[None, :5]
+    a = generator(prompt, max_tokens=30, seed=1).numpy()
+    assert (a == generator(prompt, max_tokens=30, seed=1).numpy()).all()
+    assert (a != generator(prompt, max_tokens=30, seed=2).numpy()).any()
+    assert a.shape == (1, 30)
+
+
+def test_top_k_and_top_p_keep_the_right_tokens():
+    logits = tf.math.log(tf.constant([[0.5, 0.3, 0.15, 0.05]]))
+    kept = lambda **kw: np.isfinite(filter_logits(logits, tf.constant(1.0), **kw).numpy()[0])
+    assert kept(top_k=tf.constant(2), top_p=tf.constant(1.0)).tolist() == [True, True, False, False]
+    assert kept(top_k=tf.constant(0), top_p=tf.constant(0.7)).tolist() == [True, True, False, False]
+    assert kept(top_k=tf.constant(0), top_p=tf.constant(0.1)).tolist() == [True, False, False, False]
+    assert kept(top_k=tf.constant(0), top_p=tf.constant(1.0)).all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"max_tokens": -1}, "max_tokens must be >= 0"),
+    ({"top_p": 0.0}, r"top_p must be in \(0, 1\]"),
+    ({"top_k": -2}, "top_k must be >= 0"),
+])
+def test_bad_generation_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Generator(tiny())(IDS[None, :3], **kwargs)
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"vocab_size": 10, "layers": 2}, r"language_model.layers: unknown key"),
+    ({"vocab_size": "10"}, r"language_model.vocab_size: expected int, got str"),
+    ({"vocab_size": 10, "num_layers": 0}, r"language_model.num_layers: must be >= 1, got 0"),
+    ({"vocab_size": 10, "dropout": 1.0}, r"language_model.dropout: must be < 1.0"),
+    ({"vocab_size": 10, "cell": "transformer"}, r"language_model.cell: must be one of"),
+    ({}, r"language_model.vocab_size: required key is missing"),
+])
+def test_bad_configs_name_the_key(config, message):
+    with pytest.raises(ConfigError, match=message):
+        language_model.build(config)
+
+
+def test_keras_file_round_trip(tmp_path):
+    model = tiny()
+    path = tmp_path / "lm.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(loaded(IDS[None, :20]), model(IDS[None, :20]))
