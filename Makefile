@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/layers.py
+	$(PY) benchmarks/generation.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
