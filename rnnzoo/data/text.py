@@ -1,0 +1,121 @@
+"""Plain text for language models: one token stream in BPTT windows, or one sentence per example.
+
+Element formats:
+- :func:`lm_windows`: ``(x, y)``, both int64 ``[batch_size, bptt]``; ``y`` is ``x`` shifted one
+  step along the stream, and row ``b`` of window ``k + 1`` continues row ``b`` of window ``k``.
+- :func:`sentence_lm_dataset`: ``(x, y)``, both int64 ``[None]``: ``<bos> w1 … wn`` and
+  ``w1 … wn <eos>``.
+- :func:`text_dataset`: ``{"text": string []}``, one sentence (or document) an element.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from rnnzoo.data.vocab import Vocabulary, check_level, split_words
+
+logger = logging.getLogger(__name__)
+
+SENTENCE_MODES = ("line", "sentence")
+_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St")
+_SENTENCE_END = re.compile(
+    "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+"
+)
+
+
+def stream_tokens(text: str, level: str, line_end: Optional[str] = None) -> list[str]:
+    """All of ``text`` as one token stream: characters (newlines included) or words.
+
+    With ``line_end`` (e.g. ``"<eos>"``, Mikolov's Penn Treebank convention) a word stream gets
+    that token after each non-blank line.
+    """
+    if check_level(level) == "char":
+        if line_end is not None:
+            raise ValueError("line_end applies to word streams; a char stream keeps its newlines")
+        return list(text)
+    if line_end is None:
+        return split_words(text)
+    tokens: list[str] = []
+    for line in text.split("\n"):
+        words = split_words(line)
+        if words:
+            tokens += words + [line_end]
+    return tokens
+
+
+def split_sentences(text: str, mode: str = "line") -> list[str]:
+    """Sentences of ``text``, blank ones left out.
+
+    ``"line"``: one sentence a line (Penn Treebank). ``"sentence"``: paragraphs (separated by
+    blank lines) have their wrapped lines joined and are cut after ``.``, ``!`` or ``?`` (and a
+    closing quote or bracket) followed by white space, except after Mr., Mrs., Ms., Dr., St.
+    """
+    if mode not in SENTENCE_MODES:
+        raise ValueError(f"mode must be one of {list(SENTENCE_MODES)}, got {mode!r}")
+    if mode == "line":
+        return [line.strip() for line in text.split("\n") if line.strip()]
+    sentences = []
+    for paragraph in re.split(r"\n[ \t\r]*\n", text):
+        joined = " ".join(split_words(paragraph))
+        sentences += [s for s in _SENTENCE_END.split(joined) if s]
+    return sentences
+
+
+def lm_windows(ids: Sequence[int] | np.ndarray, batch_size: int, bptt: int) -> tf.data.Dataset:
+    """The stream ``ids`` cut into ``batch_size`` contiguous lanes, then windows of ``bptt`` steps.
+
+    Lane ``b`` holds ``ids[b * L : (b + 1) * L]`` with ``L = (len(ids) - 1) // batch_size``;
+    window ``k`` is ``x = lanes[:, k*bptt : (k+1)*bptt]`` and ``y`` the next id of each, so a
+    model may carry its recurrent state from one window to the next. Ids that fill no whole
+    window are left out and their number logged.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be one stream (1-D), got shape {ids.shape}")
+    if batch_size < 1 or bptt < 1:
+        raise ValueError(f"batch_size and bptt must be >= 1, got {batch_size} and {bptt}")
+    lane = (len(ids) - 1) // batch_size
+    windows = lane // bptt
+    if windows == 0:
+        raise ValueError(
+            f"a stream of {len(ids)} ids is too short for batch_size={batch_size}, bptt={bptt}"
+        )
+    used = batch_size * windows * bptt
+    logger.info(
+        "lm_windows: %d windows of [%d, %d]; %d of %d input ids fill no whole window",
+        windows, batch_size, bptt, len(ids) - 1 - used, len(ids) - 1,
+    )
+    stream = tf.constant(ids[: batch_size * lane + 1])
+    index = (np.arange(batch_size)[:, None] * lane + np.arange(bptt)[None, :]).astype(np.int64)
+
+    def window(k: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        at = index + k * bptt
+        return tf.gather(stream, at), tf.gather(stream, at + 1)
+
+    return tf.data.Dataset.range(windows).map(window)
+
+
+def text_dataset(texts: Sequence[str]) -> tf.data.Dataset:
+    """``{"text": string []}``, one element per string."""
+    return tf.data.Dataset.from_tensor_slices({"text": tf.constant(list(texts), dtype=tf.string)})
+
+
+def sentence_lm_dataset(sentences: Sequence[str], vocab: Vocabulary) -> tf.data.Dataset:
+    """``(x, y)`` per sentence: ``<bos> w1 … wn`` and ``w1 … wn <eos>``, looked up in the graph."""
+    bos, eos = tf.constant([vocab.bos_id], tf.int64), tf.constant([vocab.eos_id], tf.int64)
+
+    def example(element: dict) -> tuple[tf.Tensor, tf.Tensor]:
+        ids = vocab.lookup(vocab.tokenize(element["text"]))
+        return tf.concat([bos, ids], axis=0), tf.concat([ids, eos], axis=0)
+
+    return text_dataset(sentences).map(example)
+
+
+def text_from_dataset(dataset: tf.data.Dataset, key: str = "text") -> str:
+    """The ``key`` strings of a dataset's elements joined into one stream (e.g. tiny_shakespeare)."""
+    return "".join(element[key].decode("utf-8") for element in dataset.as_numpy_iterator())
