@@ -1,0 +1,200 @@
+"""Sequence tagger (NER, POS): BiRNN over word and character features, CRF or softmax output.
+
+Lample et al. (2016) and Ma & Hovy (2016): each word is its embedding concatenated with a
+character feature — the final states of a BiLSTM over its characters, or a CNN over them
+max-pooled — then ``num_layers`` bidirectional recurrent layers and a dense layer give the
+potentials u_t (one score per tag), and the head is a linear-chain CRF (:class:`CRFModel`,
+outputs the Viterbi tags) or a softmax (outputs p(tag | t), trained on cross-entropy).
+
+Inputs are a dict: ``"words"`` (B, T) int32 with 0 as padding and, with character features,
+``"chars"`` (B, T, C) int32 with 0 as padding. The model is flat and functional (no nested
+models), so :func:`rnnzoo.layers.convert_model`, ``clone_model`` and ``.keras`` files handle it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from rnnzoo.layers import CRF, recurrent_layer
+from rnnzoo.layers.cells import PACKAGE
+from rnnzoo.layers.crf import CRFModel
+from rnnzoo.metrics import entity_scores, token_accuracy
+from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate
+
+_POSITIVE = dict(kind=int, low=1)
+
+SCHEMA = {
+    "word_vocab_size": Field(int, low=2),
+    "num_tags": Field(int, low=1),
+    "char_vocab_size": Field(int, default=None, low=2, nullable=True),
+    "word_dim": Field(default=100, **_POSITIVE),
+    "char_dim": Field(default=25, **_POSITIVE),
+    "char_features": Field(str, default="bilstm", choices=("cnn", "bilstm"), nullable=True),
+    "char_hidden": Field(default=25, **_POSITIVE),
+    "char_kernel_size": Field(default=3, **_POSITIVE),
+    "hidden": Field(default=100, **_POSITIVE),
+    "num_layers": Field(default=1, **_POSITIVE),
+    "cell": Field(str, default="lstm", choices=CELLS),
+    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS),
+    "dropout": Field(default=0.5, **PROBABILITY),
+    "head": Field(str, default="crf", choices=("crf", "softmax")),
+    "scheme": Field(str, default="IOB2", choices=("IOB2", "BIOES"), nullable=True),
+}
+"""``char_hidden``: units per direction of the character BiLSTM, or CNN filters;
+``hidden``: units per direction of each word-level layer; ``scheme``: the entity tagging scheme
+(``None`` for tags without entities, e.g. POS)."""
+
+
+def _char_mask(char_ids):
+    """(N, C) characters present; a word without characters keeps its first step, so that no
+    sequence is empty (cuDNN rejects zero lengths); its features are those of the padding."""
+    mask = ops.not_equal(char_ids, 0)
+    empty = ops.logical_not(ops.any(mask, axis=-1, keepdims=True))
+    first = ops.equal(ops.cumsum(ops.ones_like(char_ids), axis=-1), 1)
+    return ops.logical_or(mask, ops.logical_and(empty, first))
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FoldWords(keras.layers.Layer):
+    """[char vectors (B, T, C, D), char ids (B, T, C)] → [(B·T, C, D), mask (B·T, C)]: one
+    character sequence per word, for a recurrent layer called with ``mask=``. (The mask is an
+    output, not ``compute_mask``'s: Keras records ``compute_mask``'s ops in the functional graph
+    with the symbolic, unknown C as a static reshape argument.)"""
+
+    def call(self, inputs):
+        vectors, char_ids = inputs
+        shape = ops.shape(vectors)
+        folded_ids = ops.reshape(char_ids, (-1, shape[2]))
+        return [ops.reshape(vectors, (-1, shape[2], shape[3])), _char_mask(folded_ids)]
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape[0]
+        return [(None, shape[2], shape[3]), (None, shape[2])]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class UnfoldWords(keras.layers.Layer):
+    """[word vectors (B·T, H), word ids (B, T)] → (B, T, H): back from :class:`FoldWords`."""
+
+    def call(self, inputs):
+        vectors, word_ids = inputs
+        shape = ops.shape(word_ids)
+        return ops.reshape(vectors, (shape[0], shape[1], -1))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        vectors, word_ids = input_shape
+        return (word_ids[0], word_ids[1], vectors[-1])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CharMaxPool(keras.layers.Layer):
+    """[features (B, T, C, F), char ids (B, T, C)] → (B, T, F): max over each word's present
+    characters (zeros for a word without any)."""
+
+    def call(self, inputs):
+        features, char_ids = inputs
+        present = ops.expand_dims(ops.not_equal(char_ids, 0), -1)
+        lowest = ops.full_like(features, float("-inf"))
+        pooled = ops.max(ops.where(present, features, lowest), axis=2)
+        return ops.where(ops.any(present, axis=2), pooled, ops.zeros_like(pooled))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        features = input_shape[0]
+        return features[:2] + features[3:]
+
+
+def _char_features(config: dict, word_ids, char_ids):
+    chars = keras.layers.Embedding(
+        config["char_vocab_size"], config["char_dim"], name="char_embedding"
+    )(char_ids)
+    if config["char_features"] == "cnn":
+        convolved = keras.layers.Conv2D(
+            config["char_hidden"], (1, config["char_kernel_size"]), padding="same",
+            activation="tanh", name="char_cnn",
+        )(chars)
+        return CharMaxPool(name="char_pool")([convolved, char_ids])
+    folded, mask = FoldWords(name="char_fold")([chars, char_ids])
+    final_states = keras.layers.Bidirectional(
+        recurrent_layer("lstm", config["implementation"], config["char_hidden"]),
+        name="char_bilstm",
+    )(folded, mask=mask)
+    return UnfoldWords(name="char_unfold")([final_states, word_ids])
+
+
+def build(config: Mapping[str, Any]) -> keras.Model:
+    """The tagger of ``config`` (see :data:`SCHEMA`): a :class:`CRFModel` for ``head="crf"``
+    (outputs tag ids (B, T)), else a functional model with outputs p(tag) (B, T, num_tags)."""
+    config = validate(config, SCHEMA, "tagger")
+    if config["char_features"] is not None and config["char_vocab_size"] is None:
+        raise ConfigError(
+            f"tagger.char_vocab_size: required when char_features is {config['char_features']!r}"
+        )
+    inputs = {"words": keras.Input((None,), dtype="int32", name="words")}
+    features = keras.layers.Embedding(
+        config["word_vocab_size"], config["word_dim"], mask_zero=True, name="word_embedding"
+    )(inputs["words"])
+    if config["char_features"] is not None:
+        inputs["chars"] = keras.Input((None, None), dtype="int32", name="chars")
+        chars = _char_features(config, inputs["words"], inputs["chars"])
+        features = keras.layers.Concatenate(name="word_features")([features, chars])
+    x = keras.layers.Dropout(config["dropout"], name="features_dropout")(features)
+    for k in range(1, config["num_layers"] + 1):
+        x = keras.layers.Bidirectional(
+            recurrent_layer(config["cell"], config["implementation"], config["hidden"],
+                            return_sequences=True),
+            name=f"bi{config['cell']}_{k}",
+        )(x)
+        x = keras.layers.Dropout(config["dropout"], name=f"dropout_{k}")(x)
+    potentials = keras.layers.Dense(config["num_tags"], name="potentials")(x)
+    if config["head"] == "crf":
+        return CRFModel(inputs, CRF(name="crf")(potentials), name="tagger")
+    probabilities = keras.layers.Activation("softmax", name="tag_probabilities")(potentials)
+    return keras.Model(inputs, probabilities, name="tagger")
+
+
+def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
+                         clipnorm: Optional[float] = 5.0) -> keras.Model:
+    """Compiles ``model`` (from :func:`build`) with Adam for ``fit(inputs, tag_ids)``: the CRF's
+    negative log-likelihood, or the masked cross-entropy −log p(y_t) for the softmax head."""
+    optimizer = keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
+    if isinstance(model, CRFModel):
+        model.compile(optimizer)
+    else:
+        model.compile(optimizer, loss=keras.losses.SparseCategoricalCrossentropy())
+    return model
+
+
+def predict_tag_ids(model: keras.Model, inputs: Mapping[str, np.ndarray],
+                    batch_size: int = 32) -> np.ndarray:
+    """Tag ids (B, T): the CRF's Viterbi path or the softmax's argmax; 0 at padded words."""
+    outputs = np.asarray(model.predict(dict(inputs), batch_size=batch_size, verbose=0))
+    ids = outputs.argmax(-1) if outputs.ndim == 3 else outputs
+    return np.where(np.asarray(inputs["words"]) != 0, ids, 0).astype("int32")
+
+
+def tag_strings(tag_ids: np.ndarray, words: np.ndarray, tags: Sequence[str]) -> list[list[str]]:
+    """One list of tag names per sentence, for its non-padding words (``tags[i]`` names id i)."""
+    return [[tags[i] for i, w in zip(row, word_row) if w != 0]
+            for row, word_row in zip(np.asarray(tag_ids), np.asarray(words))]
+
+
+def evaluate(model: keras.Model, inputs: Mapping[str, np.ndarray],
+             gold: Sequence[Sequence[str]], tags: Sequence[str],
+             scheme: Optional[str] = "IOB2", batch_size: int = 32) -> dict:
+    """Token accuracy (POS) and, when ``scheme`` is given, entity-level precision, recall and F1
+    (seqeval, strict; NER) of ``model``'s tags against ``gold`` tag names."""
+    predicted = tag_strings(predict_tag_ids(model, inputs, batch_size), inputs["words"], tags)
+    scores = {"accuracy": token_accuracy(gold, predicted)}
+    if scheme is not None:
+        scores.update({k: float(v) for k, v in entity_scores(gold, predicted, scheme).items()})
+    return scores

@@ -1,0 +1,126 @@
+"""The tagger: every cell × implementation × head, conversion, learning, saving, configs."""
+
+import keras
+import numpy as np
+import pytest
+
+from rnnzoo.layers import convert_model
+from rnnzoo.layers.crf import CRFModel
+from rnnzoo.models import tagger
+from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, ConfigError
+
+TAGS = ["O", "B-PER", "B-LOC"]
+TINY = dict(word_vocab_size=30, char_vocab_size=12, num_tags=3, word_dim=6, char_dim=4,
+            char_hidden=3, hidden=5)
+
+
+def _inputs(rng, n=4, steps=5, vocab=30):
+    """Word ids right-padded with 0; each word spelled by its two decimal digits (+1)."""
+    words = rng.integers(1, vocab, size=(n, steps))
+    lengths = rng.integers(1, steps + 1, size=n)
+    words[np.arange(steps)[None, :] >= lengths[:, None]] = 0
+    chars = np.stack([words // 10 + 1, words % 10 + 1, np.zeros_like(words)], axis=-1)
+    chars[words == 0] = 0
+    return {"words": words.astype("int32"), "chars": chars.astype("int32")}
+
+
+def _randomise(model, rng):
+    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32")
+                       for w in model.get_weights()])
+
+
+@pytest.mark.parametrize("head", ["crf", "softmax"])
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("cell", CELLS)
+def test_builds_every_cell_implementation_and_head(cell, implementation, head):
+    model = tagger.build({**TINY, "cell": cell, "implementation": implementation, "head": head,
+                          "char_features": None})
+    x = {"words": _inputs(np.random.default_rng(0))["words"]}
+    out = np.asarray(model(x))
+    assert isinstance(model, CRFModel) == (head == "crf")
+    assert out.shape == ((4, 5) if head == "crf" else (4, 5, 3))
+
+
+@pytest.mark.parametrize("char_features", ["cnn", "bilstm", None])
+def test_character_features(char_features):
+    model = tagger.build({**TINY, "char_features": char_features, "num_layers": 2})
+    assert sorted(model.input) == (["chars", "words"] if char_features else ["words"])
+    x = _inputs(np.random.default_rng(1))
+    ids = tagger.predict_tag_ids(model, {k: x[k] for k in model.input})
+    assert ids.shape == (4, 5) and not ids[x["words"] == 0].any()
+
+
+@pytest.mark.parametrize("cell,char_features,head", [("lstm", "bilstm", "crf"),
+                                                     ("gru", "cnn", "softmax")])
+def test_explicit_model_converts_to_builtin(cell, char_features, head):
+    rng = np.random.default_rng(2)
+    model = tagger.build({**TINY, "cell": cell, "char_features": char_features, "head": head,
+                          "implementation": "explicit"})
+    _randomise(model, rng)
+    builtin = convert_model(model, to="builtin")
+    recurrent = [layer.forward_layer for layer in builtin.layers
+                 if isinstance(layer, keras.layers.Bidirectional)]
+    assert recurrent and all(type(layer).__module__.startswith("keras.") for layer in recurrent)
+    assert type(builtin) is type(model)
+    x = {k: v for k, v in _inputs(rng, n=8).items() if k in model.input}
+    np.testing.assert_array_equal(tagger.predict_tag_ids(builtin, x),
+                                  tagger.predict_tag_ids(model, x))
+    if head == "softmax":
+        np.testing.assert_allclose(builtin.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize("head,char_features", [("crf", "bilstm"), ("softmax", "cnn")])
+def test_learns_a_toy_task(head, char_features):
+    """tag = word mod 3 (O, B-PER, B-LOC), readable from the word or from its last digit."""
+    rng = np.random.default_rng(3)
+    keras.utils.set_random_seed(3)
+    train, test = _inputs(rng, n=256, steps=8), _inputs(rng, n=64, steps=8)
+    gold = np.where(train["words"] > 0, train["words"] % 3, 0)
+    model = tagger.build({**TINY, "head": head, "char_features": char_features, "dropout": 0.1,
+                          "hidden": 16})
+    tagger.compile_for_training(model, learning_rate=0.02)
+    history = model.fit(train, gold, epochs=6, batch_size=32, verbose=0).history["loss"]
+    assert history[-1] < 0.2 * history[0]
+    names = tagger.tag_strings(np.where(test["words"] > 0, test["words"] % 3, 0),
+                               test["words"], TAGS)
+    scores = tagger.evaluate(model, test, names, TAGS, scheme="IOB2")
+    assert scores["accuracy"] > 0.95 and scores["f1"] > 0.9
+
+
+@pytest.mark.parametrize("head,char_features", [("crf", "bilstm"), ("softmax", "cnn")])
+def test_keras_file_round_trip(tmp_path, head, char_features):
+    rng = np.random.default_rng(4)
+    model = tagger.build({**TINY, "head": head, "char_features": char_features})
+    _randomise(model, rng)
+    x = _inputs(rng, n=6)
+    path = tmp_path / "tagger.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded) is type(model)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-6)
+
+
+def test_tag_strings_and_evaluate_drop_padding():
+    words = np.array([[3, 4, 0], [5, 0, 0]])
+    assert tagger.tag_strings(np.array([[1, 0, 2], [2, 1, 1]]), words, TAGS) == [
+        ["B-PER", "O"], ["B-LOC"]]
+
+
+@pytest.mark.parametrize("change,key", [
+    ({"colour": "red"}, "tagger.colour"),
+    ({"hidden": "8"}, "tagger.hidden"),
+    ({"num_layers": 0}, "tagger.num_layers"),
+    ({"head": "mlp"}, "tagger.head"),
+    ({"cell": "transformer"}, "tagger.cell"),
+    ({"dropout": 1.0}, "tagger.dropout"),
+    ({"char_features": "bilstm", "char_vocab_size": None}, "tagger.char_vocab_size"),
+    ({"word_vocab_size": None}, "tagger.word_vocab_size"),
+])
+def test_bad_configs_name_the_key(change, key):
+    config = {**TINY, **change}
+    if change.get("word_vocab_size", 0) is None:
+        del config["word_vocab_size"]
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        tagger.build(config)
