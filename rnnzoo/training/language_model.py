@@ -1,0 +1,161 @@
+"""Recipe for language models: truncated BPTT over a continuous stream, state carried across
+batches; evaluation scores every token of the held-out stream (one lane, state carried)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+import yaml
+
+from rnnzoo.data.corpora import austen, penn_treebank
+from rnnzoo.data.text import lm_windows, stream_tokens
+from rnnzoo.data.vocab import EOS, Vocabulary
+from rnnzoo.models import language_model
+from rnnzoo.models.config import Field, validate
+from rnnzoo.training.checkpoints import EpochCheckpoint, load_checkpoint, write_json
+
+logger = logging.getLogger(__name__)
+
+DATA_SCHEMA = {
+    "corpus": Field(str, choices=("ptb", "austen")),
+    "test": Field(str, default="PERSUASION"),
+    "valid_fraction": Field(float, default=0.05, low=0.0, high=0.5),
+}
+VOCABULARY_SCHEMA = {
+    "min_count": Field(int, default=1, low=1),
+    "max_size": Field(int, default=None, nullable=True, low=3),
+}
+TRAINING_SCHEMA = {
+    "batch_size": Field(int, default=32, low=1),
+    "bptt": Field(int, default=70, low=1),
+    "epochs": Field(int, default=10, low=1),
+    "learning_rate": Field(float, default=1e-3, low=0.0),
+    "clipnorm": Field(float, default=0.25, low=0.0),
+    "lr_decay": Field(float, default=0.5, low=0.0, high=1.0),
+    "patience": Field(int, default=3, low=1),
+    "eval_bptt": Field(int, default=200, low=1),
+}
+
+
+def corpus_splits(data: dict, data_dir: Optional[str]) -> dict[str, str]:
+    """train / valid / test text of the recipe's corpus."""
+    if data["corpus"] == "ptb":
+        return penn_treebank()
+    novels = austen(data_dir)
+    if data["test"] not in novels:
+        raise ValueError(f"data.test: {data['test']!r} is not one of {sorted(novels)}")
+    train = "".join(text for title, text in novels.items() if title != data["test"])
+    cut = int(len(train) * (1 - data["valid_fraction"]))
+    return {"train": train[:cut], "valid": train[cut:], "test": novels[data["test"]]}
+
+
+def tokens_of(text: str, level: str) -> list[str]:
+    return stream_tokens(text, level, line_end=EOS if level == "word" else None)
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Zero the carried states at each epoch and before and after each validation pass."""
+
+    def _reset(self):
+        for layer in self.model.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_state()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset()
+
+    def on_test_begin(self, logs=None):
+        self._reset()
+
+    def on_test_end(self, logs=None):
+        self._reset()
+
+
+def stream_nll(model_config: dict, weights: list, ids: np.ndarray, bptt: int) -> tuple[float, int]:
+    """Summed natural-log NLL of ``ids[1:]`` given the prefix, and the number of tokens scored:
+    one lane, the state carried from window to window."""
+    model = language_model.build(model_config, batch_size=1, stateful=True)
+    model.set_weights(weights)
+    step = tf.function(lambda x: model(x, training=False))
+    total, count = 0.0, 0
+    for start in range(0, len(ids) - 1, bptt):
+        x = ids[start:start + bptt][None].astype("int32")
+        y = ids[start + 1:start + 1 + bptt]
+        x = x[:, : len(y)]
+        log_probs = tf.nn.log_softmax(step(tf.constant(x)))[0].numpy()
+        total -= float(log_probs[np.arange(len(y)), y].sum())
+        count += len(y)
+    return total, count
+
+
+def stream_metrics(level: str, total: float, count: int) -> dict:
+    mean = total / count
+    key = "bits_per_char" if level == "char" else "perplexity"
+    value = mean / math.log(2) if level == "char" else math.exp(mean)
+    return {key: value, "nll": mean, "tokens": count}
+
+
+def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
+          resume: bool = False) -> dict:
+    """Trains the recipe's language model into ``out_dir``; returns valid and test metrics."""
+    data = validate(recipe["data"], DATA_SCHEMA, "data")
+    vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
+    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    level = recipe["model"].get("level", "word")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(recipe["seed"])
+
+    splits = corpus_splits(data, data_dir)
+    tokens = {name: tokens_of(text, level) for name, text in splits.items()}
+    specials = (EOS,) if level == "word" else ()
+    vocab = Vocabulary.build(tokens["train"], level, specials=specials, **vocab_cfg)
+    ids = {name: vocab.ids(toks) for name, toks in tokens.items()}
+    model_config = {**recipe["model"], "vocab_size": len(vocab)}
+
+    batch, bptt = training["batch_size"], training["bptt"]
+    to_int32 = lambda x, y: (tf.cast(x, tf.int32), tf.cast(y, tf.int32))  # noqa: E731
+    train_ds = lm_windows(ids["train"], batch, bptt).map(to_int32).prefetch(2)
+    valid_ds = lm_windows(ids["valid"], batch, bptt).map(to_int32).prefetch(2)
+
+    checkpoints = out / "checkpoints"
+    if resume:
+        model, initial_epoch, history = load_checkpoint(checkpoints)
+        logger.info("resuming after epoch %d", initial_epoch)
+    else:
+        model = language_model.build(model_config, batch_size=batch, stateful=True)
+        language_model.compile_for_training(model, training["learning_rate"], training["clipnorm"])
+        initial_epoch, history = 0, {}
+    callbacks = [
+        ResetStates(),
+        keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
+                                          min_lr=1e-5),
+        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"],
+                                      restore_best_weights=True),
+        EpochCheckpoint(checkpoints, history),
+    ]
+    model.fit(train_ds, validation_data=valid_ds, epochs=training["epochs"],
+              initial_epoch=initial_epoch, callbacks=callbacks, verbose=2)
+
+    weights = model.get_weights()
+    final = language_model.build(model_config)
+    final.set_weights(weights)
+    final.save(out / "model.keras")
+    vocab.save(out / "vocab.txt")
+    resolved = {**recipe, "model": model_config}
+    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    metrics = {split: stream_metrics(level, *stream_nll(model_config, weights, ids[split],
+                                                        training["eval_bptt"]))
+               for split in ("valid", "test")}
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "history.json", callbacks[-1].history)
+    logger.info("metrics: %s", json.dumps(metrics))
+    return metrics

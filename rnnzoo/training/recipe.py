@@ -1,0 +1,36 @@
+"""A recipe is one ``zoo_configs/NAME.yaml``: task, model, data, vocabulary, training, seed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from rnnzoo.models.config import ConfigError, Field, validate
+
+TASKS = ("language_model", "tagger", "seq2seq", "classifier")
+
+SCHEMA = {
+    "name": Field(str, check=(lambda s: s.replace("-", "").isalnum() and s == s.lower(),
+                              "must be lower-case letters, digits and '-'")),
+    "task": Field(str, choices=TASKS),
+    "description": Field(str),
+    "seed": Field(int, default=0, low=0),
+    "model": Field(dict),
+    "data": Field(dict),
+    "vocabulary": Field(dict, default={}),
+    "training": Field(dict),
+}
+
+
+def load_recipe(path: str | os.PathLike) -> dict:
+    """The recipe at ``path`` (YAML, read with ``safe_load``), its top level validated."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such recipe file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    return validate(data if data is not None else {}, SCHEMA, path.stem)
