@@ -13,6 +13,7 @@ import keras
 
 from rnnzoo.layers import recurrent_layer
 from rnnzoo.layers.embedding import TiedEmbedding
+from rnnzoo.models.compiling import compile_token_model
 from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
 
 SCHEMA = {
@@ -76,11 +77,6 @@ def build(config: dict, batch_size: int | None = None, stateful: bool = False) -
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
                          clipnorm: float | None = 0.25) -> keras.Model:
-    """Adam on the mean token cross-entropy (padding, id 0, ignored); jit off for TF's RNNs."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-        jit_compile=False,
-    )
-    return model
+    """Adam on the mean token cross-entropy (padding, id 0, ignored)."""
+    return compile_token_model(model, learning_rate, clipnorm)
 

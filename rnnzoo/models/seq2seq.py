@@ -27,6 +27,7 @@ from keras import ops
 
 from rnnzoo.layers import recurrent_layer
 from rnnzoo.layers.attention import BahdanauAttention, LuongAttention
+from rnnzoo.models.compiling import compile_token_model
 from rnnzoo.models.config import (
     CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate,
 )
@@ -267,10 +268,5 @@ def teacher_forcing(targets, bos_id: int, eos_id: int) -> tuple:
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
                          clipnorm: float | None = 1.0) -> keras.Model:
-    """Adam on the mean token cross-entropy (padding, id 0, ignored); jit off for TF's RNNs."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-        jit_compile=False,
-    )
-    return model
+    """Adam on the mean token cross-entropy (padding, id 0, ignored)."""
+    return compile_token_model(model, learning_rate, clipnorm)
