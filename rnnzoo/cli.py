@@ -28,11 +28,9 @@ def train(config: str, data_dir: str | None, out_dir: str, resume: bool) -> None
 
     Example: rnnzoo train zoo_configs/gru-lm.yaml --data-dir ../shared/data --out runs/gru-lm
     """
+    from rnnzoo.training import recipe_module
     from rnnzoo.training.recipe import load_recipe
-    from rnnzoo.training import language_model
 
     recipe = load_recipe(config)
-    if recipe["task"] != "language_model":
-        raise click.UsageError(f"training the {recipe['task']} task is not available yet")
-    metrics = language_model.train(recipe, data_dir, out_dir, resume=resume)
+    metrics = recipe_module(recipe["task"]).train(recipe, data_dir, out_dir, resume=resume)
     click.echo(json.dumps(metrics, indent=2))

@@ -145,17 +145,31 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     model.fit(train_ds, validation_data=valid_ds, epochs=training["epochs"],
               initial_epoch=initial_epoch, callbacks=callbacks, verbose=2)
 
-    weights = model.get_weights()
     final = language_model.build(model_config)
-    final.set_weights(weights)
+    final.set_weights(model.get_weights())
     final.save(out / "model.keras")
     vocab.save(out / "vocab.txt")
     resolved = {**recipe, "model": model_config}
     (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-    metrics = {split: stream_metrics(level, *stream_nll(model_config, weights, ids[split],
-                                                        training["eval_bptt"]))
-               for split in ("valid", "test")}
+    metrics = {split: evaluate(out, data_dir, split) for split in ("valid", "test")}
     write_json(out / "metrics.json", metrics)
     write_json(out / "history.json", callbacks[-1].history)
     logger.info("metrics: %s", json.dumps(metrics))
     return metrics
+
+
+def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
+    """Perplexity (word) or bits per character (char) of a trained run on a split of its
+    corpus, every token scored with the state carried (one lane)."""
+    run = Path(run_dir)
+    recipe = yaml.safe_load((run / "config.yaml").read_text())
+    level = recipe["model"].get("level", "word")
+    splits = corpus_splits(validate(recipe["data"], DATA_SCHEMA, "data"), data_dir)
+    if split not in splits:
+        raise ValueError(f"unknown split {split!r}; one of {sorted(splits)}")
+    vocab = Vocabulary.load(run / "vocab.txt", level)
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    ids = vocab.ids(tokens_of(splits[split], level))
+    return stream_metrics(level, *stream_nll(recipe["model"], model.get_weights(), ids,
+                                             training["eval_bptt"]))
