@@ -2,4 +2,14 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "info", "list_models", "load"]
+
+
+def __getattr__(name: str):
+    """``load``, ``list_models`` and ``info`` are handed on from :mod:`rnnzoo.zoo`, imported
+    on first use so that ``import rnnzoo`` stays light (no TensorFlow until a model is needed)."""
+    if name in ("load", "list_models", "info"):
+        from rnnzoo import zoo
+
+        return getattr(zoo, name)
+    raise AttributeError(f"module 'rnnzoo' has no attribute {name!r}")

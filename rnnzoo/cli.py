@@ -1,19 +1,124 @@
 """The ``rnnzoo`` command line: parses, calls the library, prints."""
 
+from __future__ import annotations
+
 import json
+import sys
 
 import click
 
 from rnnzoo import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Main(click.Group):
+    """Runtime errors print one line naming the problem and exit 1 (``--debug``: traceback)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001 - the CLI's one place that reports errors
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"rnnzoo: error: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rnnzoo")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+def main(debug: bool) -> None:
     """rnnzoo: a Keras 3 / TensorFlow model zoo of recurrent networks for NLP.
 
     Example: rnnzoo --version
     """
+
+
+def _print(data, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            click.echo(f"{key}: {json.dumps(value) if isinstance(value, dict) else value}")
+    else:
+        for item in data:
+            click.echo(item)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_command(as_json: bool) -> None:
+    """List the shipped models.
+
+    Example: rnnzoo list --json
+    """
+    from rnnzoo.zoo import info, list_models
+
+    rows = [{k: v for k, v in info(name).items() if k in ("name", "task", "description")}
+            for name in list_models()]
+    if as_json:
+        _print(rows, True)
+    else:
+        _print([f"{r['name']:<22} {r['task']:<15} {r['description']}" for r in rows], False)
+
+
+@main.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info_command(name: str, as_json: bool) -> None:
+    """Show a model's recipe and measured metrics.
+
+    Example: rnnzoo info gru-lm
+    """
+    from rnnzoo.zoo import info
+
+    details = info(name)
+    _print(details if as_json else {k: details[k] for k in ("name", "task", "description",
+                                                            "folder", "metrics")}, as_json)
+
+
+@main.command()
+@click.argument("name_or_path")
+@click.option("--split", default="test", show_default=True, help="Split of the recipe's corpus.")
+@click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
+              help="Folder holding the corpora (default: $RNNZOO_DATA).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def evaluate(name_or_path: str, split: str, data_dir: str | None, as_json: bool) -> None:
+    """Evaluate a zoo model or a trained folder on a split of its corpus.
+
+    Example: rnnzoo evaluate gru-lm --split test --data-dir ../shared/data
+    """
+    from rnnzoo.training import recipe_module
+    from rnnzoo.zoo.registry import read_config, resolve
+
+    folder = resolve(name_or_path)
+    config = read_config(folder)
+    metrics = recipe_module(config["task"]).evaluate(folder, data_dir, split)
+    _print({"model": config["name"], "split": split, **metrics}, as_json)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("prompt")
+@click.option("--max-tokens", default=50, show_default=True, type=click.IntRange(0))
+@click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(0))
+@click.option("--top-k", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--seed", default=0, show_default=True, type=int)
+def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k: int,
+             top_p: float, seed: int) -> None:
+    """Continue PROMPT with a language model ('-' reads prompts from stdin, one a line).
+
+    Example: rnnzoo generate gru-lm "It is a truth" --max-tokens 80 --temperature 0.7
+    """
+    from rnnzoo.zoo import load
+
+    model = load(name)
+    prompts = [line.rstrip("\n") for line in sys.stdin] if prompt == "-" else [prompt]
+    for text in prompts:
+        click.echo(text + model.generate(text, max_tokens=max_tokens, temperature=temperature,
+                                         top_k=top_k, top_p=top_p, seed=seed))
 
 
 @main.command()
@@ -34,3 +139,19 @@ def train(config: str, data_dir: str | None, out_dir: str, resume: bool) -> None
     recipe = load_recipe(config)
     metrics = recipe_module(recipe["task"]).train(recipe, data_dir, out_dir, resume=resume)
     click.echo(json.dumps(metrics, indent=2))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--models-dir", default="saved_models", show_default=True,
+              type=click.Path(file_okay=False), help="The zoo folder to publish into.")
+@click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
+              help="Folder holding the corpora (default: $RNNZOO_DATA).")
+def publish(run_dir: str, models_dir: str, data_dir: str | None) -> None:
+    """Publish a trained run into the zoo: evaluate it, write its card and manifest.
+
+    Example: rnnzoo publish runs/gru-lm --data-dir ../shared/data
+    """
+    from rnnzoo.zoo.publish import publish as publish_run
+
+    click.echo(publish_run(run_dir, models_dir, data_dir))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -37,15 +38,20 @@ def write_json(path: Path, data) -> None:
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves model, optimizer and history after every epoch, atomically."""
+    """Saves model, optimizer and history (with each epoch's seconds) after every epoch,
+    atomically."""
 
     def __init__(self, directory: str | os.PathLike, history: Optional[dict] = None):
         super().__init__()
         self.directory = Path(directory)
         self.history = history or {}
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
+        logs = {**(logs or {}), "epoch_seconds": time.perf_counter() - self._started}
+        for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         atomic_write(self.directory / MODEL_FILE, self.model.save)
         write_json(self.directory / STATE_FILE, {"epochs_done": epoch + 1, "history": self.history})

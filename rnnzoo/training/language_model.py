@@ -21,6 +21,7 @@ from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.models import language_model
 from rnnzoo.models.config import Field, validate
 from rnnzoo.training.checkpoints import EpochCheckpoint, load_checkpoint, write_json
+from rnnzoo.training.recipe import validate_recipe
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def stream_metrics(level: str, total: float, count: int) -> dict:
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
           resume: bool = False) -> dict:
     """Trains the recipe's language model into ``out_dir``; returns valid and test metrics."""
+    recipe = validate_recipe(recipe)
     data = validate(recipe["data"], DATA_SCHEMA, "data")
     vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")

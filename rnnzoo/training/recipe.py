@@ -33,4 +33,9 @@ def load_recipe(path: str | os.PathLike) -> dict:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({error})") from None
-    return validate(data if data is not None else {}, SCHEMA, path.stem)
+    return validate_recipe(data if data is not None else {}, path.stem)
+
+
+def validate_recipe(recipe: dict, where: str = "recipe") -> dict:
+    """The recipe's top level checked, defaults filled in (idempotent)."""
+    return validate(recipe, SCHEMA, where)

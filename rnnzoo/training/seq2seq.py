@@ -1,0 +1,339 @@
+"""Recipe for translation: an attentional encoder–decoder trained by teacher forcing on a verse-
+aligned TSV (KJV → Reina-Valera 1909 by default), held-out books as the test and dev sets.
+
+Data: ``DATA/bible_en_es/kjv_rv1909.tsv`` (header ``book chapter verse en es``). The test
+books (Phil, Col, 1Thess) and the dev books (1John) keep every verse; the training verses (all
+other books) are filtered as the corpus README advises: a word-count ratio source / target in
+[0.5, 2] (this drops the misaligned pairs) and at most ``max_words`` words a side. The target's
+chapter-initial capitals ("EN el principio", "Y JEHOVÁ dijo") are recased on every split, each
+word to its most frequent form in the target column ("En el principio", "Y Jehová dijo").
+
+Text keeps its case. Tokens are words and single punctuation marks; a word vocabulary per side
+(``min_count``, ``max_size``) comes from the training split. ``evaluate`` decodes with beam search
+(the model config's ``beam_size``, ``length_penalty``, ``max_decode_length``), drops ``<unk>``,
+detokenises (no space before ``. , ; : ? ! )``, none after ``¿ ¡ (``) and scores sacreBLEU BLEU
+and chrF against the verse text itself.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import NamedTuple, Optional, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+import yaml
+
+from rnnzoo.data.batching import bucket_batch
+from rnnzoo.data.corpora import data_file
+from rnnzoo.data.files import DataFormatError, PathLike, iter_lines
+from rnnzoo.data.vocab import BOS, EOS, PAD, UNK, Vocabulary, split_words
+from rnnzoo.metrics import bleu, chrf
+from rnnzoo.models import seq2seq
+from rnnzoo.models.config import ConfigError, Field, validate
+from rnnzoo.models.decoding import beam_search
+from rnnzoo.training.checkpoints import EpochCheckpoint, load_checkpoint, write_json
+
+logger = logging.getLogger(__name__)
+
+SOURCE_VOCAB, TARGET_VOCAB = "source_vocab.txt", "target_vocab.txt"
+SPLITS = ("train", "valid", "test")
+BUCKETS = (8, 12, 16, 20, 24, 28, 32, 40, 48, 64)
+
+_TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_NO_SPACE_BEFORE = re.compile(r" ([.,;:?!)\]])")
+_NO_SPACE_AFTER = re.compile(r"([¿¡(\[]) ")
+
+DATA_SCHEMA = {
+    "file": Field(str, default="bible_en_es/kjv_rv1909.tsv"),
+    "source_column": Field(str, default="en"),
+    "target_column": Field(str, default="es"),
+    "test_books": Field(list, default=["Phil", "Col", "1Thess"]),
+    "valid_books": Field(list, default=["1John"]),
+    "max_words": Field(int, default=40, low=1, nullable=True),
+    "ratio": Field(list, default=[0.5, 2.0], nullable=True,
+                   check=(lambda r: len(r) == 2 and 0 < r[0] <= r[1],
+                          "must be [low, high] with 0 < low <= high")),
+    "recase_chapter_capitals": Field(bool, default=True),
+}
+VOCABULARY_SCHEMA = {
+    "source_min_count": Field(int, default=2, low=1),
+    "source_max_size": Field(int, default=None, nullable=True, low=3),
+    "target_min_count": Field(int, default=2, low=1),
+    "target_max_size": Field(int, default=None, nullable=True, low=5),
+}
+TRAINING_SCHEMA = {
+    "batch_size": Field(int, default=64, low=1),
+    "epochs": Field(int, default=10, low=1),
+    "learning_rate": Field(float, default=1e-3, low=0.0),
+    "clipnorm": Field(float, default=1.0, low=0.0),
+    "lr_decay": Field(float, default=0.5, low=0.0, high=1.0),
+    "patience": Field(int, default=2, low=1),
+    "eval_batch_size": Field(int, default=64, low=1),
+}
+
+
+class Verse(NamedTuple):
+    """One aligned verse: its book, its verse number, the source and the target text."""
+
+    book: str
+    verse: str
+    source: str
+    target: str
+
+
+def read_verses(path: PathLike, source_column: str, target_column: str) -> list[Verse]:
+    """The verses of a TSV file whose header names the columns ``book``, ``verse`` and the two
+    text columns; blank lines are skipped, a short or long line is a :class:`DataFormatError`."""
+    lines = iter_lines(path)
+    _, header = next(lines, (1, ""))
+    columns = header.split("\t")
+    wanted = ("book", "verse", source_column, target_column)
+    for name in wanted:
+        if name not in columns:
+            raise DataFormatError(path, 1, f"no column {name!r} (columns: {columns})")
+    indices = [columns.index(name) for name in wanted]
+    verses = []
+    for number, line in lines:
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(columns):
+            message = f"expected {len(columns)} tab-separated columns, got {len(fields)}"
+            raise DataFormatError(path, number, message)
+        verses.append(Verse(*(fields[i].strip() for i in indices)))
+    return verses
+
+
+def tokenize(text: str) -> list[str]:
+    """Words (inner hyphens and apostrophes kept) and single punctuation marks."""
+    return _TOKEN.findall(text)
+
+
+def detokenize(tokens: Sequence[str]) -> str:
+    """Tokens joined by spaces, none before closing and after opening punctuation."""
+    return _NO_SPACE_AFTER.sub(r"\1", _NO_SPACE_BEFORE.sub(r"\1", " ".join(tokens)))
+
+
+def usual_forms(texts: Sequence[str]) -> dict[str, str]:
+    """Each word's most frequent not-all-capitals form, keyed by its upper-case form."""
+    counts = collections.Counter(word for text in texts for word in _LETTERS.findall(text)
+                                 if not word.isupper())
+    forms: dict[str, str] = {}
+    for word, _ in counts.most_common():
+        forms.setdefault(word.upper(), word)
+    return forms
+
+
+def recase_leading_capitals(text: str, forms: dict[str, str]) -> str:
+    """The leading all-capitals words of ``text`` in their usual forms, its first letter upper."""
+    words = text.split(" ")
+    for index, word in enumerate(words):
+        if not word.isupper():
+            break
+        words[index] = _LETTERS.sub(lambda m: forms.get(m.group(0), m.group(0).lower()), word)
+    recased = " ".join(words)
+    return recased[:1].upper() + recased[1:]
+
+
+def recase_chapters(verses: list[Verse]) -> list[Verse]:
+    """Verse 1 of each chapter with its target's leading capitals recased."""
+    forms = usual_forms([v.target for v in verses])
+    return [v._replace(target=recase_leading_capitals(v.target, forms)) if v.verse == "1" else v
+            for v in verses]
+
+
+def kept_for_training(verse: Verse, max_words: Optional[int],
+                      ratio: Optional[Sequence[float]]) -> bool:
+    """Whether both sides have words, at most ``max_words``, in a ratio within ``ratio``."""
+    source, target = len(split_words(verse.source)), len(split_words(verse.target))
+    if not source or not target:
+        return False
+    if max_words is not None and max(source, target) > max_words:
+        return False
+    return ratio is None or ratio[0] <= source / target <= ratio[1]
+
+
+def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike]) -> dict[str, list[Verse]]:
+    """train / valid / test verses: held-out books whole (verses with both sides), the rest
+    filtered for training."""
+    path = data_file(data["file"], data_dir)
+    verses = read_verses(path, data["source_column"], data["target_column"])
+    if data["recase_chapter_capitals"]:
+        verses = recase_chapters(verses)
+    test, valid = set(data["test_books"]), set(data["valid_books"])
+    if test & valid:
+        raise ConfigError(f"data: books {sorted(test & valid)} are in both test and valid")
+    missing = sorted((test | valid) - {v.book for v in verses})
+    if missing:
+        raise ValueError(f"{path}: no verses of the held-out books {missing}")
+    complete = [v for v in verses if v.source and v.target]
+    splits = {
+        "train": [v for v in verses if v.book not in test | valid
+                  and kept_for_training(v, data["max_words"], data["ratio"])],
+        "valid": [v for v in complete if v.book in valid],
+        "test": [v for v in complete if v.book in test],
+    }
+    held_out = sum(v.book in test | valid for v in verses)
+    logger.info("%s: %d training verses of %d (filtered), %d valid, %d test", path,
+                len(splits["train"]), len(verses) - held_out, len(splits["valid"]),
+                len(splits["test"]))
+    return splits
+
+
+def build_vocabularies(train: list[Verse], cfg: dict) -> tuple[Vocabulary, Vocabulary]:
+    """Source (no specials) and target (``<bos>``, ``<eos>``) word vocabularies."""
+    source = Vocabulary.build((t for v in train for t in tokenize(v.source)), "word",
+                              min_count=cfg["source_min_count"], max_size=cfg["source_max_size"],
+                              specials=())
+    target = Vocabulary.build((t for v in train for t in tokenize(v.target)), "word",
+                              min_count=cfg["target_min_count"], max_size=cfg["target_max_size"])
+    return source, target
+
+
+def ragged(sequences: Sequence[np.ndarray]) -> tf.RaggedTensor:
+    lengths = [len(s) for s in sequences]
+    values = np.concatenate(sequences) if sequences else np.zeros([0], np.int64)
+    return tf.RaggedTensor.from_row_lengths(values.astype(np.int32), lengths)
+
+
+def encode(verses: list[Verse], source: Vocabulary, target: Vocabulary) -> tuple[list, list]:
+    """Source and target ids of each verse."""
+    return ([source.ids(tokenize(v.source)) for v in verses],
+            [target.ids(tokenize(v.target)) for v in verses])
+
+
+def teacher_forcing_dataset(sources: list, targets: list, batch_size: int, bos_id: int,
+                            eos_id: int, shuffle_seed: Optional[int]) -> tf.data.Dataset:
+    """``({"source", "target_in"}, target_out)`` batches of similar lengths, 0-padded;
+    shuffled each epoch when ``shuffle_seed`` is given."""
+    dataset = tf.data.Dataset.from_tensor_slices((ragged(sources), ragged(targets)))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(sources), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = bucket_batch(dataset, batch_size, BUCKETS)
+
+    def inputs_and_labels(source, target):
+        target_in, target_out = seq2seq.teacher_forcing(target, bos_id, eos_id)
+        return {seq2seq.SOURCE: source, seq2seq.TARGET_IN: target_in}, target_out
+
+    return dataset.map(inputs_and_labels).prefetch(2)
+
+
+def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
+          resume: bool = False) -> dict:
+    """Trains the recipe's seq2seq model into ``out_dir``; returns valid and test metrics."""
+    data = validate(recipe["data"], DATA_SCHEMA, "data")
+    vocab_cfg = validate(recipe.get("vocabulary", {}), VOCABULARY_SCHEMA, "vocabulary")
+    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(recipe["seed"])
+
+    splits = corpus_splits(data, data_dir)
+    source_vocab, target_vocab = build_vocabularies(splits["train"], vocab_cfg)
+    model_config = {**recipe["model"], "source_vocab_size": len(source_vocab),
+                    "target_vocab_size": len(target_vocab), "bos_id": target_vocab.bos_id,
+                    "eos_id": target_vocab.eos_id}
+    seq2seq.validate_config(model_config)
+
+    def dataset(split: str, seed: Optional[int]) -> tf.data.Dataset:
+        return teacher_forcing_dataset(*encode(splits[split], source_vocab, target_vocab),
+                                       training["batch_size"], target_vocab.bos_id,
+                                       target_vocab.eos_id, seed)
+
+    checkpoints = out / "checkpoints"
+    if resume:
+        model, initial_epoch, history = load_checkpoint(checkpoints)
+        logger.info("resuming after epoch %d", initial_epoch)
+    else:
+        model = seq2seq.compile_for_training(seq2seq.build(model_config),
+                                             training["learning_rate"], training["clipnorm"])
+        initial_epoch, history = 0, {}
+    callbacks = [
+        keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
+                                          min_lr=1e-5),
+        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"],
+                                      restore_best_weights=True),
+        EpochCheckpoint(checkpoints, history),
+    ]
+    model.fit(dataset("train", recipe["seed"]), validation_data=dataset("valid", None),
+              epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
+              verbose=2)
+
+    final = seq2seq.build(model_config)
+    final.set_weights(model.get_weights())
+    final.save(out / "model.keras")
+    source_vocab.save(out / SOURCE_VOCAB)
+    target_vocab.save(out / TARGET_VOCAB)
+    resolved = {**recipe, "model": model_config}
+    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+    metrics = {split: evaluate(out, data_dir, split) for split in ("valid", "test")}
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "history.json", callbacks[-1].history)
+    logger.info("metrics: %s", json.dumps(metrics))
+    return metrics
+
+
+def translate(model: keras.Model, sources: list, cfg: dict, batch_size: int) -> list[list[int]]:
+    """Beam-search translations (ids before EOS) of each source, decoded in batches of similar
+    lengths and returned in the input order."""
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    outputs: dict[int, list[int]] = {}
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        source = ragged([sources[i] for i in batch]).to_tensor()
+        longest = int(source.shape[1])
+        found = beam_search(model, source, beam_size=cfg["beam_size"],
+                             length_penalty=cfg["length_penalty"],
+                             max_length=min(cfg["max_decode_length"], 2 * longest + 10),
+                             bos_id=cfg["bos_id"], eos_id=cfg["eos_id"])
+        ids, lengths = found.ids[:, 0].numpy(), found.lengths[:, 0].numpy()
+        for row, index in enumerate(batch):
+            outputs[index] = ids[row, : lengths[row]].tolist()
+    return [outputs[i] for i in range(len(sources))]
+
+
+def to_text(ids: Sequence[int], vocab: Vocabulary) -> str:
+    """Detokenised text of target ids, specials and ``<unk>`` left out."""
+    skip = {PAD, UNK, BOS, EOS}
+    return detokenize([vocab.tokens[i] for i in ids if vocab.tokens[i] not in skip])
+
+
+def oov_rate(texts: Sequence[str], vocab: Vocabulary) -> float:
+    """Share of the texts' tokens that the vocabulary lacks."""
+    known = set(vocab.tokens)
+    tokens = [t for text in texts for t in tokenize(text)]
+    return float(np.mean([t not in known for t in tokens])) if tokens else 0.0
+
+
+def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
+    """sacreBLEU BLEU and chrF of the beam-search translations of a split (detokenised text
+    against the verses as written), with the split's out-of-vocabulary token rates."""
+    run = Path(run_dir)
+    recipe = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; one of {list(SPLITS)}")
+    verses = corpus_splits(validate(recipe["data"], DATA_SCHEMA, "data"), data_dir)[split]
+    source_vocab = Vocabulary.load(run / SOURCE_VOCAB, "word")
+    target_vocab = Vocabulary.load(run / TARGET_VOCAB, "word")
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    cfg = seq2seq.validate_config(recipe["model"])
+    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    sources, _ = encode(verses, source_vocab, target_vocab)
+    hypotheses = [to_text(ids, target_vocab)
+                  for ids in translate(model, sources, cfg, training["eval_batch_size"])]
+    references = [v.target for v in verses]
+    return {
+        "bleu": bleu(hypotheses, references),
+        "chrf": chrf(hypotheses, references),
+        "sentences": len(verses),
+        "source_oov": oov_rate([v.source for v in verses], source_vocab),
+        "target_oov": oov_rate(references, target_vocab),
+    }

@@ -1,0 +1,36 @@
+"""The zoo: shipped models by name, verified by checksum, loaded as task objects."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from rnnzoo.zoo.registry import list_models, read_config, resolve
+from rnnzoo.zoo.tasks import TASKS, TaskModel
+
+__all__ = ["info", "list_models", "load"]
+
+
+def load(name_or_path: str | os.PathLike) -> TaskModel:
+    """A ready model: ``rnnzoo.load("gru-lm").generate("It is a truth")``.
+
+    Zoo models are checked against their sha256 manifest before anything is read; the Keras
+    model loads with ``safe_mode=True`` (no code runs from the file).
+    """
+    folder = resolve(name_or_path)
+    config = read_config(folder)
+    task = config.get("task")
+    if task not in TASKS:
+        raise ValueError(f"{folder}: task {task!r} cannot be loaded yet; one of {sorted(TASKS)}")
+    return TASKS[task](folder, config)
+
+
+def info(name_or_path: str | os.PathLike) -> dict:
+    """The recipe and the measured metrics of a model, without loading its weights."""
+    folder = resolve(name_or_path)
+    config = read_config(folder)
+    metrics_file = folder / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    return {"name": config.get("name", folder.name), "task": config.get("task"),
+            "description": config.get("description", ""), "folder": str(folder),
+            "config": config, "metrics": metrics}

