@@ -25,10 +25,28 @@ import tensorflow as tf
 Activation = Callable[[tf.Tensor], tf.Tensor]
 
 _compiled = tf.function(jit_compile=True, reduce_retracing=True)
-"""For the hand-written paths: XLA fuses each loop body's element-wise ops into one kernel
-(about 1.7× faster on CPU). Autodiff cannot cross an XLA boundary holding a TensorList, so the
-other activations run the same loops traced without XLA (``_traced``)."""
 _traced = tf.function(reduce_retracing=True)
+
+
+class _Loop:
+    """A loop function traced two ways. With XLA, which fuses each step's element-wise ops into
+    one kernel (the backward loop runs 1.7× faster on CPU) but compiles once per shape: used
+    when the time and batch sizes are fixed in the graph (BPTT windows, benchmarks). Without XLA
+    when they vary (bucketed batches), where a compile per new length would cost more than it
+    saves. Autodiff cannot cross an XLA boundary holding a TensorList, so the autodiff fallback
+    (other activations) always takes the plain graph."""
+
+    def __init__(self, fn: Callable):
+        self.xla = _compiled(fn)
+        self.graph = _traced(fn)
+
+    def __call__(self, *args, fixed: bool):
+        return (self.xla if fixed else self.graph)(*args)
+
+
+def _fixed(xw: tf.Tensor) -> bool:
+    """Whether the graph fixes the time and batch sizes (an eager call always does)."""
+    return None not in tuple(xw.shape[:2])
 
 
 def _scan(
@@ -125,11 +143,9 @@ def _rnn_scan(xw, u, h0, mask, rmask, act):
     return hs
 
 
-_rnn_scan_xla = _compiled(_rnn_scan)
-_rnn_scan_traced = _traced(_rnn_scan)
+_rnn_scan_loop = _Loop(_rnn_scan)
 
 
-@_compiled
 def _rnn_backward(dhs, hs, u, h0, mask, rmask):
     u_t = tf.transpose(u)
 
@@ -146,6 +162,9 @@ def _rnn_backward(dhs, hs, u, h0, mask, rmask):
     return da, du, dh0
 
 
+_rnn_backward_loop = _Loop(_rnn_backward)
+
+
 def simple_rnn_sequence(
     xw: tf.Tensor,
     u: tf.Tensor,
@@ -160,14 +179,15 @@ def simple_rnn_sequence(
     ∂L/∂W_hh = Σ_t h_{t-1}ᵀ δa_t.
     """
     if not _is(activation, "tanh"):
-        return _rnn_scan_traced(xw, u, h0, mask, rmask, activation)
+        return _rnn_scan_loop(xw, u, h0, mask, rmask, activation, fixed=False)
 
     @tf.custom_gradient
     def forward(xw, u, h0):
-        hs = _rnn_scan_xla(*_detached(xw, u, h0), mask, rmask, tf.tanh)
+        fixed = _fixed(xw)
+        hs = _rnn_scan_loop(*_detached(xw, u, h0), mask, rmask, tf.tanh, fixed=fixed)
 
         def grad(dhs):
-            return _rnn_backward(dhs, hs, u, h0, mask, rmask)
+            return _rnn_backward_loop(dhs, hs, u, h0, mask, rmask, fixed=fixed)
 
         return hs, grad
 
@@ -194,11 +214,9 @@ def _lstm_scan(xw, u, h0, c0, mask, rmask, act, rec_act):
     return hs, c_last, cs, gates
 
 
-_lstm_scan_xla = _compiled(_lstm_scan)
-_lstm_scan_traced = _traced(_lstm_scan)
+_lstm_scan_loop = _Loop(_lstm_scan)
 
 
-@_compiled
 def _lstm_backward(dhs, dc_last, hs, cs, gates, u, h0, c0, mask, rmask):
     u_t = tf.transpose(u)
 
@@ -233,6 +251,9 @@ def _lstm_backward(dhs, dc_last, hs, cs, gates, u, h0, c0, mask, rmask):
     return da, du, dh0, dc0
 
 
+_lstm_backward_loop = _Loop(_lstm_backward)
+
+
 def lstm_sequence(
     xw: tf.Tensor,
     u: tf.Tensor,
@@ -251,21 +272,22 @@ def lstm_sequence(
     δi = δc_t ⊙ c̃; δf = δc_t ⊙ c_{t-1}; δc̃ = δc_t ⊙ i; through σ' = σ(1 − σ), tanh' = 1 − tanh².
     """
     if not (_is(activation, "tanh") and _is(recurrent_activation, "sigmoid")):
-        hs, c_last, _, _ = _lstm_scan_traced(
-            xw, u, h0, c0, mask, rmask, activation, recurrent_activation
+        hs, c_last, _, _ = _lstm_scan_loop(
+            xw, u, h0, c0, mask, rmask, activation, recurrent_activation, fixed=False
         )
         return hs, c_last
 
     @tf.custom_gradient
     def forward(xw, u, h0, c0):
-        hs, c_last, cs, gates = _lstm_scan_xla(
-            *_detached(xw, u, h0, c0), mask, rmask, tf.tanh, tf.sigmoid
+        fixed = _fixed(xw)
+        hs, c_last, cs, gates = _lstm_scan_loop(
+            *_detached(xw, u, h0, c0), mask, rmask, tf.tanh, tf.sigmoid, fixed=fixed
         )
 
         def grad(dhs, dc_last):
-            return _lstm_backward(
+            return _lstm_backward_loop(
                 _zeros_if_none(dhs, hs), _zeros_if_none(dc_last, c0), hs, cs, gates, u, h0, c0,
-                mask, rmask,
+                mask, rmask, fixed=fixed,
             )
 
         return (hs, c_last), grad
@@ -304,11 +326,9 @@ def _gru_scan(xw, u, b_rec, h0, mask, rmask, act, rec_act, reset_after):
     return hs, saved
 
 
-_gru_scan_xla = _compiled(_gru_scan)
-_gru_scan_traced = _traced(_gru_scan)
+_gru_scan_loop = _Loop(_gru_scan)
 
 
-@_compiled
 def _gru_backward(dhs, hs, saved, u, b_rec, h0, mask, rmask, reset_after):
     u_t = tf.transpose(u)
     u_z_t, u_r_t, u_h_t = tf.split(u_t, 3, axis=0)
@@ -355,6 +375,9 @@ def _gru_backward(dhs, hs, saved, u, b_rec, h0, mask, rmask, reset_after):
     return dxw, du, db_rec, dh0
 
 
+_gru_backward_loop = _Loop(_gru_backward)
+
+
 def gru_sequence(
     xw: tf.Tensor,
     u: tf.Tensor,
@@ -375,19 +398,23 @@ def gru_sequence(
     δr = δa_h ⊙ (W_hh h_{t-1} + b_rec) after, or (δa_h W_hhᵀ) ⊙ h_{t-1} before the matmul.
     """
     if not (_is(activation, "tanh") and _is(recurrent_activation, "sigmoid")):
-        hs, _ = _gru_scan_traced(
-            xw, u, b_rec, h0, mask, rmask, activation, recurrent_activation, reset_after
+        hs, _ = _gru_scan_loop(
+            xw, u, b_rec, h0, mask, rmask, activation, recurrent_activation, reset_after,
+            fixed=False,
         )
         return hs
 
     @tf.custom_gradient
     def forward(xw, u, b_rec, h0):
-        hs, saved = _gru_scan_xla(
-            *_detached(xw, u, b_rec, h0), mask, rmask, tf.tanh, tf.sigmoid, reset_after
+        fixed = _fixed(xw)
+        hs, saved = _gru_scan_loop(
+            *_detached(xw, u, b_rec, h0), mask, rmask, tf.tanh, tf.sigmoid, reset_after,
+            fixed=fixed,
         )
 
         def grad(dhs):
-            return _gru_backward(dhs, hs, saved, u, b_rec, h0, mask, rmask, reset_after)
+            return _gru_backward_loop(dhs, hs, saved, u, b_rec, h0, mask, rmask, reset_after,
+                                      fixed=fixed)
 
         return hs, grad
 

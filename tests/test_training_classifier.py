@@ -1,0 +1,116 @@
+"""The classifier recipe end to end on a tiny e-mail corpus made from the committed fixtures."""
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rnnzoo.data import email_text
+from rnnzoo.training import classifier
+from rnnzoo.training.checkpoints import STATE_FILE
+
+FIXTURES = Path(__file__).parent / "data" / "spamassassin"
+FOLDER = "spam_assassin/package/data"
+RECIPE = {
+    "name": "tiny-spam",
+    "task": "classifier",
+    "description": "test",
+    "seed": 0,
+    "model": {"implementation": "builtin", "embedding_dim": 8, "hidden": 8, "attention_units": 4},
+    "data": {"max_tokens": 40},
+    "vocabulary": {"min_count": 1},
+    "training": {"batch_size": 4, "epochs": 1, "eval_batch_size": 3},
+}
+RUN_FILES = {"model.keras", "config.yaml", "vocab.txt", "labels.txt", "metrics.json",
+             "history.json", "checkpoints"}
+
+
+def write_corpus(root: Path, copies: int = 6) -> None:
+    """The three fixture e-mails and, for each, ``copies`` plain-text variants (its body's words
+    shuffled), in the npm package's layout."""
+    rng = random.Random(0)
+    for path in sorted(FIXTURES.glob("*/*.json")):
+        record = json.loads(path.read_text())
+        group = root / FOLDER / path.parent.name
+        group.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, group / path.name)
+        words = email_text(record["text"]).split()
+        for k in range(copies):
+            rng.shuffle(words)
+            text = "From: someone@example.com\nSubject: variant\n\n" + " ".join(words[:60])
+            variant = {**record, "id": f"{record['id']}-{k}", "text": text}
+            (group / f"{path.stem}-{k}.json").write_text(json.dumps(variant))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    write_corpus(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(data_dir, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("run")
+    return out, classifier.train(RECIPE, str(data_dir), out)
+
+
+def test_tokenize_splits_punctuation_and_lowercases():
+    assert classifier.tokenize("FREE money!!! Click", True) == ["free", "money", "!", "!", "!",
+                                                                 "click"]
+    assert classifier.tokenize("Hi,  Bob", False) == ["Hi", ",", "Bob"]
+
+
+def test_unique_documents_drops_empty_and_repeated():
+    tokens, labels = classifier.unique_documents([["a"], [], ["b"], ["a"]], ["x", "y", "z", "w"])
+    assert tokens == [["a"], ["b"]] and labels == ["x", "z"]
+
+
+def test_stratified_split_is_seeded_disjoint_and_stratified():
+    labels = ["ham"] * 40 + ["spam"] * 20
+    split = classifier.stratified_split(labels, 0.1, 0.25, seed=3)
+    assert split == classifier.stratified_split(labels, 0.1, 0.25, seed=3)
+    assert sorted(sum(split.values(), [])) == list(range(60))
+    assert [labels[i] for i in split["test"]].count("spam") == 2
+    assert [labels[i] for i in split["valid"]].count("ham") == 9
+    assert split != classifier.stratified_split(labels, 0.1, 0.25, seed=4)
+
+
+def test_run_folder_and_metrics(run):
+    out, metrics = run
+    assert RUN_FILES <= {p.name for p in out.iterdir()}
+    assert (out / "labels.txt").read_text() == "ham\nspam\n"
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["model"]["num_classes"] == 2
+    assert config["model"]["vocab_size"] == len((out / "vocab.txt").read_text().splitlines())
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert set(metrics) == {"valid", "test"}
+    assert metrics["test"]["examples"] == 2
+    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
+    assert len(json.loads((out / "history.json").read_text())["loss"]) == 1
+
+
+def test_evaluate_reproduces_the_test_metrics(run, data_dir):
+    out, metrics = run
+    assert classifier.evaluate(out, str(data_dir), "test") == metrics["test"]
+
+
+def test_resume_continues_from_the_checkpoint(run, data_dir, tmp_path):
+    out, _ = run
+    resumed = tmp_path / "run"
+    shutil.copytree(out, resumed)
+    recipe = {**RECIPE, "training": {**RECIPE["training"], "epochs": 2}}
+    classifier.train(recipe, str(data_dir), resumed, resume=True)
+    state = json.loads((resumed / "checkpoints" / STATE_FILE).read_text())
+    assert state["epochs_done"] == 2
+    history = json.loads((resumed / "history.json").read_text())
+    assert len(history["loss"]) == 2
+    assert history["loss"][0] == json.loads((out / "history.json").read_text())["loss"][0]
+
+
+def test_missing_data_names_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="spam_assassin/package/data"):
+        classifier.train(RECIPE, str(tmp_path), tmp_path / "run")

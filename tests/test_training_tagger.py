@@ -1,0 +1,150 @@
+"""The tagger recipe end to end on the committed slices: run folder, metrics, resume, errors."""
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import pytest
+import yaml
+
+from rnnzoo.data import Vocabulary
+from rnnzoo.models.config import ConfigError, validate
+from rnnzoo.training import tagger as recipe_module
+from rnnzoo.training.checkpoints import STATE_FILE
+
+SLICES = Path(__file__).parent / "data"
+MODEL = dict(word_dim=8, char_dim=4, char_hidden=4, hidden=8, dropout=0.1,
+             implementation="builtin")
+TRAINING = dict(epochs=1, batch_size=8, learning_rate=0.01, word_dropout=0.1,
+                singleton_dropout=0.5, bucket_boundaries=[100], eval_batch_size=4)
+"""One bucket: each epoch's batches share a shape, so that the train step is traced once."""
+POS = dict(name="tiny-pos", task="tagger", description="POS on the slice", seed=0,
+           model={**MODEL, "scheme": None}, data={"corpus": "ud_en_ewt"}, vocabulary={},
+           training=TRAINING)
+NER = dict(name="tiny-ner", task="tagger", description="NER on the slice", seed=0,
+           model={**MODEL, "scheme": "BIOES", "char_features": "cnn"},
+           data={"corpus": "uner_en_ewt", "train_files": ["dev"], "test_head_for_training": 3,
+                 "valid_fraction": 0.25},
+           vocabulary={"lowercase": False}, training=TRAINING)
+
+
+def _data_dir(root: Path) -> Path:
+    """A data dir laid out like the real one, every split file a copy of the slice."""
+    for folder, suffix, splits, slice_name in [
+        ("ud_en_ewt", "conllu", ("train", "dev", "test"), "en_ewt_slice.conllu"),
+        ("uner_en_ewt", "iob2", ("dev", "test"), "uner_en_ewt_slice.iob2"),
+    ]:
+        (root / folder).mkdir(parents=True)
+        for split in splits:
+            shutil.copy(SLICES / slice_name, root / folder / f"en_ewt-ud-{split}.{suffix}")
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return _data_dir(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def pos_run(tmp_path_factory, data_dir):
+    """One epoch, a marker put into the checkpoint's history, then resumed to two epochs."""
+    out = tmp_path_factory.mktemp("pos")
+    recipe_module.train(POS, str(data_dir), out)
+    state_path = out / "checkpoints" / STATE_FILE
+    state = json.loads(state_path.read_text())
+    state["history"]["loss"] = [123.0]
+    state_path.write_text(json.dumps(state))
+    resumed = {**POS, "training": {**TRAINING, "epochs": 2}}
+    metrics = recipe_module.train(resumed, str(data_dir), out, resume=True)
+    return out, metrics
+
+
+@pytest.fixture(scope="module")
+def ner_run(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("ner")
+    return out, recipe_module.train(NER, str(data_dir), out)
+
+
+def test_run_folder_holds_model_vocabularies_config_metrics_history(pos_run):
+    out, metrics = pos_run
+    names = {p.name for p in out.iterdir()}
+    assert {"model.keras", "config.yaml", "words.txt", "chars.txt", "tags.txt",
+            "metrics.json", "history.json", "checkpoints"} <= names
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert set(metrics) == {"valid", "test"} and set(metrics["test"]) == {"accuracy"}
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    words = Vocabulary.load(out / "words.txt")
+    tags = Vocabulary.load(out / "tags.txt")
+    assert config["model"]["word_vocab_size"] == len(words)
+    assert config["model"]["num_tags"] == len(tags) - 2
+    assert "the" in words.tokens and "The" not in words.tokens
+    assert "T" in Vocabulary.load(out / "chars.txt", "char").tokens
+    assert isinstance(keras.saving.load_model(out / "model.keras", safe_mode=True),
+                      keras.Model)
+
+
+def test_resume_continues_from_the_checkpoint(pos_run):
+    out, _ = pos_run
+    history = json.loads((out / "history.json").read_text())
+    assert history["loss"][0] == 123.0 and len(history["loss"]) == 2
+    assert len(history["val_accuracy"]) == 2
+    state = json.loads((out / "checkpoints" / STATE_FILE).read_text())
+    assert state["epochs_done"] == 2
+
+
+@pytest.mark.parametrize("run", ["pos_run", "ner_run"])
+def test_evaluate_reproduces_the_metrics(request, run, data_dir):
+    out, metrics = request.getfixturevalue(run)
+    assert recipe_module.evaluate(out, str(data_dir), "test") == metrics["test"]
+    assert recipe_module.evaluate(out, str(data_dir), "dev") == metrics["valid"]
+
+
+def test_ner_metrics_and_splits(ner_run, data_dir):
+    out, metrics = ner_run
+    assert set(metrics["test"]) == {"accuracy", "precision", "recall", "f1"}
+    assert all(0.0 <= v <= 1.0 for split in metrics.values() for v in split.values())
+    history = json.loads((out / "history.json").read_text())
+    assert {"loss", "val_f1", "val_precision", "val_recall", "val_accuracy"} <= set(history)
+    data = validate(NER["data"], recipe_module.DATA_SCHEMA, "data")
+    splits = recipe_module.corpus_splits(data, 0, str(data_dir))
+    assert {k: len(v) for k, v in splits.items()} == {"train": 7, "valid": 2, "test": 3}
+    assert set(recipe_module.evaluate(out, str(data_dir), "train")) == set(metrics["test"])
+
+
+def test_bioes_tags_round_trip_and_the_model_learns_them(ner_run):
+    tags = ["B-PER", "I-PER", "O", "B-LOC", "B-ORG", "I-ORG", "I-ORG"]
+    bioes = recipe_module.model_tags(tags, "BIOES")
+    assert bioes == ["B-PER", "E-PER", "O", "S-LOC", "B-ORG", "I-ORG", "E-ORG"]
+    assert recipe_module.corpus_tags(bioes, "BIOES") == tags
+    assert "E-LOC" in Vocabulary.load(ner_run[0] / "tags.txt").tokens
+
+
+def test_missing_data_file_is_named(tmp_path):
+    root = _data_dir(tmp_path)
+    (root / "ud_en_ewt" / "en_ewt-ud-test.conllu").unlink()
+    with pytest.raises(FileNotFoundError, match="en_ewt-ud-test.conllu"):
+        recipe_module.train(POS, str(root), tmp_path / "run")
+
+
+def test_resume_without_checkpoint_fails(tmp_path, data_dir):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        recipe_module.train(POS, str(data_dir), tmp_path / "run", resume=True)
+
+
+@pytest.mark.parametrize("recipe,key", [
+    ({**POS, "model": {**MODEL, "scheme": "IOB2"}}, "model.scheme"),
+    ({**NER, "model": {**MODEL, "scheme": None}}, "model.scheme"),
+    ({**NER, "data": {**NER["data"], "valid_fraction": 0.0}}, "data.valid_fraction"),
+    ({**POS, "data": {"corpus": "ud_en_ewt", "train_files": []}}, "data.train_files"),
+    ({**POS, "training": {**TRAINING, "bucket_boundaries": [20, 10]}},
+     "training.bucket_boundaries"),
+])
+def test_contradictory_recipes_name_the_key(tmp_path, recipe, key):
+    with pytest.raises(ConfigError, match=key):
+        recipe_module.train(recipe, str(tmp_path), tmp_path / "run")
+
+
+def test_unknown_split(pos_run, data_dir):
+    with pytest.raises(ValueError, match="unknown split"):
+        recipe_module.evaluate(pos_run[0], str(data_dir), "holdout")
