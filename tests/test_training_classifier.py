@@ -5,6 +5,7 @@ import random
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -114,3 +115,14 @@ def test_resume_continues_from_the_checkpoint(run, data_dir, tmp_path):
 def test_missing_data_names_the_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="spam_assassin/package/data"):
         classifier.train(RECIPE, str(tmp_path), tmp_path / "run")
+
+
+def test_loaded_run_classifies_texts(run):
+    import rnnzoo
+
+    model = rnnzoo.load(run[0])
+    label, probability = model.classify("Buy cheap meds now, click here!")
+    assert label in ("ham", "spam") and 0.5 <= probability <= 1.0
+    results = model.classify(["hello", "", "win money"])
+    assert len(results) == 3
+    np.testing.assert_allclose(model.probabilities(["hello", "x"]).sum(axis=1), 1.0, atol=1e-5)

@@ -137,3 +137,15 @@ def test_resume_continues_from_the_checkpoint(run, data_dir, tmp_path):
 def test_missing_data_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=FILE):
         seq2seq.train(RECIPE, str(tmp_path), tmp_path / "run")
+
+
+def test_loaded_run_translates(run):
+    import rnnzoo
+
+    model = rnnzoo.load(run[0])
+    single = model.translate("In the beginning God created the heaven and the earth.",
+                             beam_size=2)
+    assert isinstance(single, str)
+    assert len(model.translate(["And God said", "Amen."], beam_size=1)) == 2
+    with pytest.raises(ValueError, match="beam_size must be >= 1"):
+        model.translate("Amen.", beam_size=0)

@@ -148,3 +148,18 @@ def test_contradictory_recipes_name_the_key(tmp_path, recipe, key):
 def test_unknown_split(pos_run, data_dir):
     with pytest.raises(ValueError, match="unknown split"):
         recipe_module.evaluate(pos_run[0], str(data_dir), "holdout")
+
+
+def test_loaded_run_tags_text_and_lists_entities(ner_run):
+    import rnnzoo
+
+    model = rnnzoo.load(ner_run[0])
+    pairs = model.tag("Mary works for Google in London .")
+    assert [token for token, _ in pairs] == ["Mary", "works", "for", "Google", "in", "London", "."]
+    assert all(tag == "O" or tag[:2] in ("B-", "I-") for _, tag in pairs)
+    assert model.tag(["a", "b"]) == model.tag("a b")
+    assert len(model.tag([["a"], ["b", "c"]])) == 2
+    for text, kind, start, end in model.entities("Mary works for Google in London ."):
+        assert kind in ("PER", "ORG", "LOC") and 0 <= start < end <= 7
+    with pytest.raises(ValueError, match="no tokens"):
+        model.tag("   ")

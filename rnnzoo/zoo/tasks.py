@@ -98,4 +98,122 @@ class LanguageModel(TaskModel):
         return math.exp(-total / count)
 
 
-TASKS = {cls.task: cls for cls in (LanguageModel,)}
+class Tagger(TaskModel):
+    """``tag(text or tokens)`` → [(token, tag)]; ``entities(text)`` → labelled spans."""
+
+    task = "tagger"
+
+    def __init__(self, folder: Path, config: dict):
+        from rnnzoo.training import tagger as recipe
+
+        super().__init__(folder, config)
+        self._recipe = recipe
+        self.vocabs = recipe.Vocabularies.load(self.folder)
+        self.scheme = recipe.model_scheme(config["model"])
+        self._tag = recipe.tagging_function(self.keras_model)
+
+    def _tag_many(self, sentences: list[list[str]]) -> list[list[str]]:
+        from rnnzoo.data.conll import TaggedSentence
+
+        if not sentences:
+            return []
+        rows = [TaggedSentence(tokens, ["O"] * len(tokens)) for tokens in sentences]
+        chars = self.config["model"]["char_features"] is not None
+        inputs = self._recipe.features(rows, self.vocabs, self.config["vocabulary"], chars)
+        tags = self._recipe.predict_tags(self._tag, inputs, self.vocabs.tag_names, 64)
+        return [self._recipe.corpus_tags(t, self.scheme) for t in tags]
+
+    def tag(self, text: str | Sequence[str] | Sequence[Sequence[str]]):
+        """Pairs (token, tag) of a sentence (a string, split on white space, or its tokens), or
+        a list of such lists for a list of sentences."""
+        if isinstance(text, str):
+            tokens, single = [text.split()], True
+        elif all(isinstance(t, str) for t in text):
+            tokens, single = [list(text)], True
+        else:
+            tokens, single = [list(t) for t in text], False
+        if not all(t for t in tokens):
+            raise ValueError("nothing to tag: a sentence holds no tokens")
+        tagged = [list(zip(t, tags)) for t, tags in zip(tokens, self._tag_many(tokens))]
+        return tagged[0] if single else tagged
+
+    def entities(self, text: str | Sequence[str]) -> list[tuple[str, str, int, int]]:
+        """(entity text, type, first token, end token) of each IOB2 entity of a sentence."""
+        spans, start, kind = [], None, None
+        pairs = self.tag(text) + [("", "O")]
+        for k, (_, tag) in enumerate(pairs):
+            if start is not None and not (tag.startswith("I-") and tag[2:] == kind):
+                spans.append((" ".join(t for t, _ in pairs[start:k]), kind, start, k))
+                start = None
+            if tag.startswith("B-") or (tag.startswith("I-") and start is None):
+                start, kind = k, tag[2:]
+        return spans
+
+
+class Classifier(TaskModel):
+    """``classify(texts)`` → (label, probability) for each text."""
+
+    task = "classifier"
+
+    def __init__(self, folder: Path, config: dict):
+        from rnnzoo.training import classifier as recipe
+
+        super().__init__(folder, config)
+        self._recipe = recipe
+        self.vocab = Vocabulary.load(self.folder / "vocab.txt", "word")
+        self.labels = recipe.read_labels(self.folder / recipe.LABELS)
+
+    def probabilities(self, texts: str | Sequence[str]) -> np.ndarray:
+        """Class probabilities (N, C), columns in ``self.labels`` order."""
+        from rnnzoo.models.config import validate
+
+        texts, _ = _texts(texts)
+        data = validate(self.config["data"], self._recipe.DATA_SCHEMA, "data")
+        ids = [self.vocab.ids(self._recipe.tokenize(t, data["lowercase"])[: data["max_tokens"]])
+               for t in texts]
+        ids = [i if len(i) else np.array([1]) for i in ids]
+        padded = keras.utils.pad_sequences(ids, padding="post").astype("int32")
+        return np.asarray(self.keras_model.predict_on_batch(padded))
+
+    def classify(self, texts: str | Sequence[str]):
+        """(label, probability) of the most probable class, for one text or each of a list."""
+        _, single = _texts(texts)
+        probs = self.probabilities(texts)
+        out = [(self.labels[k], float(p[k])) for p, k in zip(probs, probs.argmax(axis=1))]
+        return out[0] if single else out
+
+
+class Translator(TaskModel):
+    """``translate(texts, beam_size=…)`` → translations."""
+
+    task = "seq2seq"
+
+    def __init__(self, folder: Path, config: dict):
+        from rnnzoo.training import seq2seq as recipe
+
+        super().__init__(folder, config)
+        self._recipe = recipe
+        self.source = Vocabulary.load(self.folder / recipe.SOURCE_VOCAB, "word")
+        self.target = Vocabulary.load(self.folder / recipe.TARGET_VOCAB, "word")
+
+    def translate(self, texts: str | Sequence[str], beam_size: Optional[int] = None,
+                  length_penalty: Optional[float] = None) -> str | list[str]:
+        """Beam-search translation of each text (the recipe's beam and penalty by default)."""
+        from rnnzoo.models import seq2seq
+
+        texts, single = _texts(texts)
+        cfg = seq2seq.validate_config(self.config["model"])
+        if beam_size is not None:
+            if beam_size < 1:
+                raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+            cfg["beam_size"] = beam_size
+        if length_penalty is not None:
+            cfg["length_penalty"] = length_penalty
+        sources = [self.source.ids(self._recipe.tokenize(t) or [EOS]).astype("int32")
+                   for t in texts]
+        ids = self._recipe.translate(self.keras_model, sources, cfg, batch_size=32)
+        out = [self._recipe.to_text(i, self.target) for i in ids]
+        return out[0] if single else out
+
+
+TASKS = {cls.task: cls for cls in (LanguageModel, Tagger, Classifier, Translator)}
