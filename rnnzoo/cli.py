@@ -152,6 +152,12 @@ def publish(run_dir: str, models_dir: str, data_dir: str | None) -> None:
 
     Example: rnnzoo publish runs/gru-lm --data-dir ../shared/data
     """
+    from pathlib import Path
+
+    from rnnzoo.zoo.cards import update_readme
     from rnnzoo.zoo.publish import publish as publish_run
 
     click.echo(publish_run(run_dir, models_dir, data_dir))
+    readme = Path(models_dir).resolve().parent / "README.md"
+    if readme.is_file() and "<!-- models:start -->" in readme.read_text():
+        update_readme(readme, Path(models_dir))

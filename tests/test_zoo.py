@@ -127,3 +127,19 @@ def test_resume_continues_from_the_checkpoint(zoo, data_dir, tmp_path):
 def test_missing_corpus_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"austen/austen.txt"):
         lm_recipe.train(RECIPE, str(tmp_path), tmp_path / "run")
+
+
+def test_readme_table_matches_the_shipped_cards():
+    from rnnzoo.zoo.cards import TABLE_END, TABLE_START, models_table
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    section = readme.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+    assert section == models_table(root / "saved_models")
+
+
+def test_models_table_lists_a_published_model(zoo):
+    from rnnzoo.zoo.cards import models_table
+
+    table = models_table(zoo[0])
+    assert "| [tiny-lm](saved_models/tiny-lm/README.md) | language_model | bits_per_char" in table

@@ -92,3 +92,32 @@ A small recurrent model trained on a CPU for teaching, benchmarking and as a sta
 fine-tuning (`rnnzoo finetune`). It knows only its corpus: its vocabulary, domain and period
 (see Data); it is not meant for decisions about people.
 """
+
+
+TABLE_START, TABLE_END = "<!-- models:start -->", "<!-- models:end -->"
+
+
+def models_table(models_dir: Path) -> str:
+    """The README's markdown table of every shipped model, from their cards' data."""
+    import yaml
+
+    lines = ["| model | task | test metric | parameters | size |", "|---|---|---|---|---|"]
+    for folder in sorted(p for p in Path(models_dir).iterdir() if (p / "manifest.json").is_file()):
+        config = yaml.safe_load((folder / "config.yaml").read_text())
+        metrics = json.loads((folder / "metrics.json").read_text())
+        key, value = primary_metric(config["task"], metrics)
+        size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        card = (folder / "README.md").read_text()
+        parameters = card.split("**Parameters**: ", 1)[1].split(" ", 1)[0]
+        lines.append(f"| [{config['name']}](saved_models/{folder.name}/README.md) | "
+                     f"{config['task']} | {key} {value:.4f} | {parameters} | "
+                     f"{size / 2**20:.1f} MB |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, models_dir: Path) -> None:
+    """Rewrites the table between the README's model markers."""
+    text = readme.read_text()
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    readme.write_text(f"{head}{TABLE_START}\n{models_table(models_dir)}\n{TABLE_END}{tail}")
