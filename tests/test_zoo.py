@@ -143,3 +143,19 @@ def test_models_table_lists_a_published_model(zoo):
 
     table = models_table(zoo[0])
     assert "| [tiny-lm](saved_models/tiny-lm/README.md) | language_model | bits_per_char" in table
+
+
+def test_cli_list_info_and_generate(home):
+    runner = CliRunner()
+    listed = json.loads(runner.invoke(main, ["list", "--json"]).output)
+    assert listed == [{"name": "tiny-lm", "task": "language_model",
+                       "description": RECIPE["description"]}]
+    info = json.loads(runner.invoke(main, ["info", "tiny-lm", "--json"]).output)
+    assert info["metrics"]["test"]["tokens"] > 0
+    result = runner.invoke(main, ["generate", "tiny-lm", "It is", "--max-tokens", "12"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("It is") and len(result.output) == len("It is") + 12 + 1
+    piped = runner.invoke(main, ["generate", "tiny-lm", "-", "--max-tokens", "3"], input="a\nb\n")
+    assert piped.exit_code == 0 and piped.output.startswith("a")
+    bad = runner.invoke(main, ["generate", "tiny-lm", "x", "--top-p", "0"])
+    assert bad.exit_code == 2 and "top-p" in bad.output
