@@ -9,7 +9,6 @@ in a compiled ``tf.while_loop``, and the backward pass is the hand-written BPTT.
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 import keras
 import tensorflow as tf

@@ -22,7 +22,6 @@ split.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -32,7 +31,6 @@ from typing import Optional, Sequence
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 
 from rnnzoo.data.batching import bucket_batch
 from rnnzoo.data.corpora import data_file
@@ -42,7 +40,8 @@ from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.metrics import accuracy, macro_f1
 from rnnzoo.models import classifier
 from rnnzoo.models.config import Field, validate
-from rnnzoo.training.checkpoints import EpochCheckpoint, load_checkpoint, write_json
+from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.runs import finish, read_config, start_model, write_config
 
 logger = logging.getLogger(__name__)
 
@@ -168,13 +167,9 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
         return documents_batches(ids, targets, training["batch_size"], seed).prefetch(2)
 
     checkpoints = out / "checkpoints"
-    if resume:
-        model, initial_epoch, history = load_checkpoint(checkpoints)
-        logger.info("resuming after epoch %d", initial_epoch)
-    else:
-        model = classifier.compile_for_training(classifier.build(model_config),
-                                                training["learning_rate"])
-        initial_epoch, history = 0, {}
+    model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
+        classifier.compile_for_training(classifier.build(model_config),
+                                        training["learning_rate"])))
     callbacks = [
         keras.callbacks.EarlyStopping("val_loss", patience=training["patience"],
                                       restore_best_weights=True),
@@ -184,18 +179,11 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
               shuffle=False, verbose=2)
 
-    final = classifier.build(model_config)
-    final.set_weights(model.get_weights())
-    final.save(out / "model.keras")
     vocab.save(out / "vocab.txt")
     (out / LABELS).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
-    resolved = {**recipe, "model": model_config}
-    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-    metrics = {split: evaluate(out, data_dir, split) for split in ("valid", "test")}
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "history.json", callbacks[-1].history)
-    logger.info("metrics: %s", json.dumps(metrics))
-    return metrics
+    write_config(out, {**recipe, "model": model_config})
+    return finish(out, model, lambda: classifier.build(model_config), evaluate, data_dir,
+                  callbacks[-1].history)
 
 
 def predict(model: keras.Model, ids: list[np.ndarray], batch_size: int) -> np.ndarray:
@@ -212,7 +200,7 @@ def predict(model: keras.Model, ids: list[np.ndarray], batch_size: int) -> np.nd
 def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
     """Accuracy and macro-F1 of a trained run on a split of its e-mails."""
     run = Path(run_dir)
-    recipe = yaml.safe_load((run / "config.yaml").read_text())
+    recipe = read_config(run)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; one of {list(SPLITS)}")
     data = validate(recipe["data"], DATA_SCHEMA, "data")

@@ -3,7 +3,6 @@ batches; evaluation scores every token of the held-out stream (one lane, state c
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -13,14 +12,14 @@ from typing import Optional
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 
 from rnnzoo.data.corpora import austen, penn_treebank
 from rnnzoo.data.text import lm_windows, stream_tokens
 from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.models import language_model
 from rnnzoo.models.config import Field, validate
-from rnnzoo.training.checkpoints import EpochCheckpoint, load_checkpoint, write_json
+from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.runs import finish, read_config, start_model, write_config
 from rnnzoo.training.recipe import validate_recipe
 
 logger = logging.getLogger(__name__)
@@ -129,13 +128,10 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     valid_ds = lm_windows(ids["valid"], batch, bptt).map(to_int32).prefetch(2)
 
     checkpoints = out / "checkpoints"
-    if resume:
-        model, initial_epoch, history = load_checkpoint(checkpoints)
-        logger.info("resuming after epoch %d", initial_epoch)
-    else:
-        model = language_model.build(model_config, batch_size=batch, stateful=True)
-        language_model.compile_for_training(model, training["learning_rate"], training["clipnorm"])
-        initial_epoch, history = 0, {}
+    model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
+        language_model.compile_for_training(
+            language_model.build(model_config, batch_size=batch, stateful=True),
+            training["learning_rate"], training["clipnorm"])))
     callbacks = [
         ResetStates(),
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
@@ -147,24 +143,17 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     model.fit(train_ds, validation_data=valid_ds, epochs=training["epochs"],
               initial_epoch=initial_epoch, callbacks=callbacks, verbose=2)
 
-    final = language_model.build(model_config)
-    final.set_weights(model.get_weights())
-    final.save(out / "model.keras")
     vocab.save(out / "vocab.txt")
-    resolved = {**recipe, "model": model_config}
-    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-    metrics = {split: evaluate(out, data_dir, split) for split in ("valid", "test")}
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "history.json", callbacks[-1].history)
-    logger.info("metrics: %s", json.dumps(metrics))
-    return metrics
+    write_config(out, {**recipe, "model": model_config})
+    return finish(out, model, lambda: language_model.build(model_config), evaluate, data_dir,
+                  callbacks[-1].history)
 
 
 def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
     """Perplexity (word) or bits per character (char) of a trained run on a split of its
     corpus, every token scored with the state carried (one lane)."""
     run = Path(run_dir)
-    recipe = yaml.safe_load((run / "config.yaml").read_text())
+    recipe = read_config(run)
     level = recipe["model"].get("level", "word")
     splits = corpus_splits(validate(recipe["data"], DATA_SCHEMA, "data"), data_dir)
     if split not in splits:

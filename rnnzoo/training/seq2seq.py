@@ -18,7 +18,6 @@ and chrF against the verse text itself.
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import os
 import re
@@ -28,7 +27,6 @@ from typing import NamedTuple, Optional, Sequence
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 
 from rnnzoo.data.batching import bucket_batch
 from rnnzoo.data.corpora import data_file
@@ -38,7 +36,8 @@ from rnnzoo.metrics import bleu, chrf
 from rnnzoo.models import seq2seq
 from rnnzoo.models.config import ConfigError, Field, validate
 from rnnzoo.models.decoding import beam_search
-from rnnzoo.training.checkpoints import EpochCheckpoint, load_checkpoint, write_json
+from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.runs import finish, read_config, start_model, write_config
 
 logger = logging.getLogger(__name__)
 
@@ -249,13 +248,9 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                                        target_vocab.eos_id, seed)
 
     checkpoints = out / "checkpoints"
-    if resume:
-        model, initial_epoch, history = load_checkpoint(checkpoints)
-        logger.info("resuming after epoch %d", initial_epoch)
-    else:
-        model = seq2seq.compile_for_training(seq2seq.build(model_config),
-                                             training["learning_rate"], training["clipnorm"])
-        initial_epoch, history = 0, {}
+    model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
+        seq2seq.compile_for_training(seq2seq.build(model_config), training["learning_rate"],
+                                     training["clipnorm"])))
     callbacks = [
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
                                           min_lr=1e-5),
@@ -267,18 +262,11 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
               shuffle=False, verbose=2)
 
-    final = seq2seq.build(model_config)
-    final.set_weights(model.get_weights())
-    final.save(out / "model.keras")
     source_vocab.save(out / SOURCE_VOCAB)
     target_vocab.save(out / TARGET_VOCAB)
-    resolved = {**recipe, "model": model_config}
-    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
-    metrics = {split: evaluate(out, data_dir, split) for split in ("valid", "test")}
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "history.json", callbacks[-1].history)
-    logger.info("metrics: %s", json.dumps(metrics))
-    return metrics
+    write_config(out, {**recipe, "model": model_config})
+    return finish(out, model, lambda: seq2seq.build(model_config), evaluate, data_dir,
+                  callbacks[-1].history)
 
 
 def translate(model: keras.Model, sources: list, cfg: dict, batch_size: int) -> list[list[int]]:
@@ -317,7 +305,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "
     """sacreBLEU BLEU and chrF of the beam-search translations of a split (detokenised text
     against the verses as written), with the split's out-of-vocabulary token rates."""
     run = Path(run_dir)
-    recipe = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    recipe = read_config(run)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; one of {list(SPLITS)}")
     verses = corpus_splits(validate(recipe["data"], DATA_SCHEMA, "data"), data_dir)[split]

@@ -22,7 +22,6 @@ stopping (best weights kept) and the history.
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import os
 from functools import partial
@@ -32,7 +31,6 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 
 from rnnzoo.data import (
     CONLLU_COLUMNS,
@@ -48,7 +46,8 @@ from rnnzoo.data.corpora import data_file
 from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.models import tagger
 from rnnzoo.models.config import PROBABILITY, ConfigError, Field, check_value, validate
-from rnnzoo.training.checkpoints import EpochCheckpoint, load_checkpoint, write_json
+from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.runs import finish, read_config, start_model, write_config
 
 logger = logging.getLogger(__name__)
 
@@ -374,7 +373,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     vocabs.save(out)
     resolved = {**recipe, "model": model_config, "data": data, "vocabulary": vocab_cfg,
                 "training": training}
-    (out / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    write_config(out, resolved)
 
     train_ds = training_dataset(features(splits["train"], vocabs, vocab_cfg, chars),
                                 tag_ids(splits["train"], vocabs, scheme), training,
@@ -385,26 +384,16 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                     batch_size=training["eval_batch_size"])
 
     checkpoints = out / "checkpoints"
-    if resume:
-        model, initial_epoch, history = load_checkpoint(checkpoints)
-        logger.info("resuming after epoch %d", initial_epoch)
-    else:
-        model = tagger.build(model_config)
-        tagger.compile_for_training(model, training["learning_rate"], training["clipnorm"])
-        initial_epoch, history = 0, {}
+    model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
+        tagger.compile_for_training(tagger.build(model_config), training["learning_rate"],
+                                    training["clipnorm"])))
     checkpoint = EpochCheckpoint(checkpoints, history)
     monitor = "val_f1" if scheme is not None else "val_accuracy"
     model.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,
               callbacks=_callbacks(score, monitor, training, checkpoint), verbose=2)
 
-    final = tagger.build(model_config)
-    final.set_weights(model.get_weights())
-    final.save(out / "model.keras")
-    metrics = {split: evaluate(out, data_dir, split) for split in ("valid", "test")}
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "history.json", checkpoint.history)
-    logger.info("metrics: %s", json.dumps(metrics))
-    return metrics
+    return finish(out, model, lambda: tagger.build(model_config), evaluate, data_dir,
+                  checkpoint.history)
 
 
 def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
@@ -414,7 +403,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "
     if name not in SPLITS:
         raise ValueError(f"unknown split {split!r}; one of {[*SPLITS, *SPLIT_ALIASES]}")
     run = Path(run_dir)
-    recipe = yaml.safe_load((run / "config.yaml").read_text())
+    recipe = read_config(run)
     data = validate(recipe["data"], DATA_SCHEMA, "data")
     vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
