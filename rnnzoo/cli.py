@@ -117,8 +117,8 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
     model = load(name)
     prompts = [line.rstrip("\n") for line in sys.stdin] if prompt == "-" else [prompt]
     for text in prompts:
-        click.echo(text + model.generate(text, max_tokens=max_tokens, temperature=temperature,
-                                         top_k=top_k, top_p=top_p, seed=seed))
+        click.echo(model.continuation(text, max_tokens=max_tokens, temperature=temperature,
+                                      top_k=top_k, top_p=top_p, seed=seed))
 
 
 @main.command()

@@ -1,6 +1,7 @@
 """NumPy reference implementations of the recurrent cells, written as the equations.
 
-Pure NumPy (no TensorFlow): the layers of rnnzoo are tested against these.
+Pure NumPy (no TensorFlow): the ground truth that the Keras layers (and so, through their
+tested equality, rnnzoo's explicit layers) are checked against.
 Every function computes in the dtype of ``x`` (float32 or float64).
 
 Layouts:

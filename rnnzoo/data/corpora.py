@@ -45,7 +45,11 @@ def split_austen(text: str) -> dict[str, str]:
 
 def austen(data_dir: Optional[str | os.PathLike] = None) -> dict[str, str]:
     """The novels of ``austen/austen.txt`` (Debian r-cran-janeaustenr 1.0.0), by title."""
-    return split_austen(read_text(data_file("austen/austen.txt", data_dir)))
+    path = data_file("austen/austen.txt", data_dir)
+    try:
+        return split_austen(read_text(path))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 def penn_treebank() -> dict[str, str]:

@@ -174,7 +174,7 @@ class CRFModel(keras.Model):
     the CRF's negative log-likelihood: ``CRFModel(inputs, crf(potentials))``, then
     ``compile(optimizer)`` and ``fit(x, gold_tags)``; the CRF's mask is the one Keras
     propagates to it (or its ``mask=`` argument). The reported ``loss`` is the mean
-    −log p(y | u)."""
+    −log p(y | u), plus the layers' regularisation losses."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -192,6 +192,12 @@ class CRFModel(keras.Model):
     def metrics(self) -> list:
         return [self.nll_tracker]
 
+    def compile(self, *args, metrics=None, **kwargs):
+        if metrics:
+            raise ValueError(f"CRFModel {self.name!r}: compiled metrics are not computed; "
+                             "evaluate tags with rnnzoo.metrics instead")
+        super().compile(*args, **kwargs)
+
     def _loss(self, x, y, sample_weight, training: bool) -> tf.Tensor:
         if self.loss is not None:
             raise ValueError(f"CRFModel {self.name!r}: the loss is the CRF's negative "
@@ -199,7 +205,8 @@ class CRFModel(keras.Model):
         # The CRF node's inputs: the potentials, then the mask when Keras propagated one.
         scored = keras.Model(self.input, self.crf.input)(x, training=training)
         potentials, mask = scored if isinstance(scored, (list, tuple)) else (scored, None)
-        return self.crf.negative_log_likelihood(potentials, y, mask, sample_weight)
+        loss = self.crf.negative_log_likelihood(potentials, y, mask, sample_weight)
+        return loss + tf.add_n(self.losses) if self.losses else loss
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)

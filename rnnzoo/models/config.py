@@ -7,6 +7,7 @@ the allowed ones), a missing required key, a wrong type, or an impossible value.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -62,6 +63,8 @@ def check_value(name: str, value: Any, field: Field) -> Any:
         raise ConfigError(
             f"{name}: expected {_type_name(field.kind)}, got {type(value).__name__} {value!r}"
         )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{name}: must be a finite number, got {value!r}")
     if field.choices is not None and value not in field.choices:
         raise ConfigError(f"{name}: must be one of {list(field.choices)}, got {value!r}")
     if field.low is not None and value < field.low:

@@ -11,9 +11,10 @@ y_<t, x), natural logs. Beam search ranks by log p(Y | x) / lp(Y) with GNMT's le
 lp(Y) = ((5 + |Y|) / 6)^α (Wu et al., 2016, eq. 14); α = 0 ranks by log p(Y | x) itself.
 Each step keeps the top K of the K·V one-token extensions of the beam; a finished hypothesis
 stays in the beam with its score fixed, competing with the open ones, until all K are finished.
-With K = 1 this is greedy search, token for token. For K > 1 it is not a guarantee of a
-better-scoring result than greedy (the greedy prefix can be pruned early); it is exact when
-no hypothesis is pruned before the last step.
+With K = 1 this is greedy search, token for token. For K > 1 the greedy prefix can be pruned
+early, so the greedy hypothesis is also kept as a candidate: ``beam_search`` never returns a
+best hypothesis ranked below greedy decoding's. It is exact when no hypothesis is pruned before
+the last step.
 """
 
 from __future__ import annotations

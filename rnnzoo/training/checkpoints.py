@@ -1,8 +1,10 @@
 """Checkpoints written atomically at each epoch end, so a killed run resumes where it stopped.
 
-``DIR/checkpoint.keras`` (model and optimizer state) and ``DIR/checkpoint.json`` (epochs done,
-history) are each written to a temporary file in DIR and renamed into place: a reader sees the
-old file or the new one, never half of one.
+After epoch N, ``DIR/checkpoint-N.keras`` (model and optimizer state) is written to a temporary
+file and renamed into place; then ``DIR/checkpoint.json`` (epochs done, history, the model
+file's name) is replaced the same way — that rename commits the epoch — and older model files
+are removed. A kill at any point leaves a JSON that names a complete model file of the same
+epoch.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Optional
 
 import keras
 
-MODEL_FILE = "checkpoint.keras"
+MODEL_FILE = "checkpoint.keras"  # the single model file of runs written before numbered files
 STATE_FILE = "checkpoint.json"
 
 
@@ -53,17 +55,25 @@ class EpochCheckpoint(keras.callbacks.Callback):
         logs = {**(logs or {}), "epoch_seconds": time.perf_counter() - self._started}
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
-        atomic_write(self.directory / MODEL_FILE, self.model.save)
-        write_json(self.directory / STATE_FILE, {"epochs_done": epoch + 1, "history": self.history})
+        name = f"checkpoint-{epoch + 1}.keras"
+        atomic_write(self.directory / name, self.model.save)
+        write_json(self.directory / STATE_FILE,
+                   {"epochs_done": epoch + 1, "model": name, "history": self.history})
+        for old in self.directory.glob("checkpoint*.keras"):
+            if old.name != name:
+                old.unlink()
 
 
 def load_checkpoint(directory: str | os.PathLike) -> tuple[keras.Model, int, dict]:
     """The model (with optimizer state), the number of epochs done and the history so far."""
     directory = Path(directory)
-    model_path, state_path = directory / MODEL_FILE, directory / STATE_FILE
-    if not model_path.exists() or not state_path.exists():
-        raise FileNotFoundError(f"{directory}: no checkpoint to resume from ({MODEL_FILE} and "
-                                f"{STATE_FILE} are written at the end of each epoch)")
+    state_path = directory / STATE_FILE
+    if not state_path.exists():
+        raise FileNotFoundError(f"{directory}: no checkpoint to resume from ({STATE_FILE} and "
+                                "its model file are written at the end of each epoch)")
     state = json.loads(state_path.read_text())
+    model_path = directory / state.get("model", MODEL_FILE)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path}: named by {state_path} but missing")
     model = keras.saving.load_model(model_path, safe_mode=True)
     return model, int(state["epochs_done"]), state.get("history", {})

@@ -41,7 +41,7 @@ from rnnzoo.metrics import accuracy, macro_f1
 from rnnzoo.models import classifier
 from rnnzoo.models.config import Field, validate
 from rnnzoo.training.checkpoints import EpochCheckpoint
-from rnnzoo.training.runs import finish, read_config, start_model, write_config
+from rnnzoo.training.runs import finish, open_run, read_config, start_model, write_config
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +150,10 @@ def read_labels(path: Path) -> list[str]:
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
           resume: bool = False) -> dict:
     """Trains the recipe's classifier into ``out_dir``; returns valid and test metrics."""
+    recipe, out = open_run(recipe, out_dir, resume)
     data = validate(recipe["data"], DATA_SCHEMA, "data")
     vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(recipe["seed"])
 
     splits = corpus_splits(data, data_dir, recipe["seed"])
     vocab = Vocabulary.build((t for d in splits["train"] for t in d.text.split(" ")), "word",

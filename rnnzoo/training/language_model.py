@@ -4,7 +4,6 @@ batches; evaluation scores every token of the held-out stream (one lane, state c
 from __future__ import annotations
 
 import logging
-import math
 import os
 from pathlib import Path
 from typing import Optional
@@ -16,11 +15,11 @@ import tensorflow as tf
 from rnnzoo.data.corpora import austen, penn_treebank
 from rnnzoo.data.text import lm_windows, stream_tokens
 from rnnzoo.data.vocab import EOS, Vocabulary
+from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.models import language_model
 from rnnzoo.models.config import Field, validate
 from rnnzoo.training.checkpoints import EpochCheckpoint
-from rnnzoo.training.runs import finish, read_config, start_model, write_config
-from rnnzoo.training.recipe import validate_recipe
+from rnnzoo.training.runs import finish, open_run, read_config, start_model, write_config
 
 logger = logging.getLogger(__name__)
 
@@ -97,23 +96,20 @@ def stream_nll(model_config: dict, weights: list, ids: np.ndarray, bptt: int) ->
 
 
 def stream_metrics(level: str, total: float, count: int) -> dict:
-    mean = total / count
-    key = "bits_per_char" if level == "char" else "perplexity"
-    value = mean / math.log(2) if level == "char" else math.exp(mean)
-    return {key: value, "nll": mean, "tokens": count}
+    """Bits per character (char) or perplexity (word) of a summed NLL over ``count`` tokens."""
+    if level == "char":
+        return {"bits_per_char": bits_per_char(total, count), "nll": total / count, "tokens": count}
+    return {"perplexity": perplexity(total, count), "nll": total / count, "tokens": count}
 
 
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
           resume: bool = False) -> dict:
     """Trains the recipe's language model into ``out_dir``; returns valid and test metrics."""
-    recipe = validate_recipe(recipe)
+    recipe, out = open_run(recipe, out_dir, resume)
     data = validate(recipe["data"], DATA_SCHEMA, "data")
     vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
     level = recipe["model"].get("level", "word")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(recipe["seed"])
 
     splits = corpus_splits(data, data_dir)
     tokens = {name: tokens_of(text, level) for name, text in splits.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -10,10 +11,19 @@ import yaml
 from rnnzoo.models.config import ConfigError, Field, validate
 
 TASKS = ("language_model", "tagger", "seq2seq", "classifier")
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+NAME_RULE = "1 to 64 lower-case ASCII letters, digits and '-', starting with a letter or digit"
+
+
+def check_name(name: object) -> str:
+    """``name`` if it is a valid model name, else a ValueError saying the rule."""
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ValueError(f"invalid model name {name!r}: {NAME_RULE}")
+    return name
+
 
 SCHEMA = {
-    "name": Field(str, check=(lambda s: s.replace("-", "").isalnum() and s == s.lower(),
-                              "must be lower-case letters, digits and '-'")),
+    "name": Field(str, check=(lambda s: bool(NAME.match(s)), f"must be {NAME_RULE}")),
     "task": Field(str, choices=TASKS),
     "description": Field(str),
     "seed": Field(int, default=0, low=0),

@@ -10,11 +10,25 @@ from typing import Callable, Optional
 import keras
 import yaml
 
-from rnnzoo.training.checkpoints import load_checkpoint, write_json
+from rnnzoo.training.checkpoints import STATE_FILE, load_checkpoint, write_json
+from rnnzoo.training.recipe import validate_recipe
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("valid", "test")
+
+
+def open_run(recipe: dict, out_dir: str | Path, resume: bool) -> tuple[dict, Path]:
+    """The validated recipe and the run folder, created. A folder that already holds a
+    checkpoint is only continued (``resume``), never trained over from scratch."""
+    recipe = validate_recipe(recipe)
+    out = Path(out_dir)
+    if not resume and (out / "checkpoints" / STATE_FILE).exists():
+        raise FileExistsError(f"{out} holds a training run already: pass --resume to continue "
+                              "it, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(recipe["seed"])
+    return recipe, out
 
 
 def start_model(checkpoints: Path, resume: bool,

@@ -47,7 +47,7 @@ from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.models import tagger
 from rnnzoo.models.config import PROBABILITY, ConfigError, Field, check_value, validate
 from rnnzoo.training.checkpoints import EpochCheckpoint
-from rnnzoo.training.runs import finish, read_config, start_model, write_config
+from rnnzoo.training.runs import finish, open_run, read_config, start_model, write_config
 
 logger = logging.getLogger(__name__)
 
@@ -354,14 +354,12 @@ def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochC
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
           resume: bool = False) -> dict:
     """Trains the recipe's tagger into ``out_dir``; returns valid and test metrics."""
+    recipe, out = open_run(recipe, out_dir, resume)
     data = validate(recipe["data"], DATA_SCHEMA, "data")
     vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
     scheme = model_scheme(recipe["model"])
     check_recipe(data, scheme)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(recipe["seed"])
 
     splits = corpus_splits(data, recipe["seed"], data_dir)
     vocabs = Vocabularies.build(splits["train"], vocab_cfg, scheme)

@@ -4,6 +4,7 @@ the metrics that ``rnnzoo evaluate`` printed; and the README's table of all mode
 from __future__ import annotations
 
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
 - **Data**: {source[0]} — {source[1]}; license: {source[2]}
 - **Trained** by `rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}` (seed
   {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {cpu_name()}
-  (2 cores, no GPU)
+  ({os.cpu_count()} cores)
 
 ## Architecture
 
@@ -88,8 +89,8 @@ Every number below was printed by `rnnzoo evaluate {name} --split SPLIT --data-d
 
 ## Intended use and limits
 
-A small recurrent model trained on a CPU for teaching, benchmarking and as a starting point for
-fine-tuning (`rnnzoo finetune`). It knows only its corpus: its vocabulary, domain and period
+A small recurrent model trained on a CPU, for teaching, benchmarking and as a starting point for
+further training. It knows only its corpus: its vocabulary, domain and period
 (see Data); it is not meant for decisions about people.
 """
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 MANIFEST = "manifest.json"
+REQUIRED = ("config.yaml", "model.keras")
 
 
 class ChecksumError(ValueError):
@@ -39,6 +40,13 @@ def verify(folder: str | Path) -> list[str]:
         files = json.loads(path.read_text())["files"]
     except (ValueError, KeyError, TypeError) as error:
         raise ChecksumError(f"{path}: unreadable manifest ({error})") from None
+    if not isinstance(files, dict):
+        raise ChecksumError(f"{path}: 'files' must map file names to sha256 digests")
+    missing = [name for name in REQUIRED if name not in files]
+    unlisted = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST and p.name not in files)
+    if missing or unlisted:
+        raise ChecksumError(f"{path}: does not list {missing + unlisted}; refusing to load "
+                            "files that no checksum covers")
     for name, expected in files.items():
         file = folder / name
         if Path(name).is_absolute() or ".." in Path(name).parts:

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import sys
 from pathlib import Path
 
 import yaml
 
+from rnnzoo.training.recipe import NAME
 from rnnzoo.zoo.manifest import MANIFEST, verify
 
 HOME_ENV = "RNNZOO_HOME"
 CONFIG = "config.yaml"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
 class UnknownModelError(LookupError):
@@ -47,34 +46,44 @@ def list_models() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / MANIFEST).is_file())
 
 
+def _unknown(name: str) -> UnknownModelError:
+    known = list_models()
+    close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return UnknownModelError(f"unknown model {name!r}{hint} (available: {', '.join(known) or 'none'})")
+
+
 def resolve(name_or_path: str | os.PathLike) -> Path:
     """The model folder of a zoo name (``"gru-lm"``) or of a path to a model or run folder.
 
-    A zoo name must be lower-case letters, digits and ``-``; anything else is taken as a path.
+    A string that is a valid zoo name is always a zoo name (so a local folder cannot shadow a
+    shipped model); give a path with a separator (``./gru-lm``) or as a ``Path`` to load a
+    folder.
     """
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(f"expected a model name or a path, got {type(name_or_path).__name__}")
     text = os.fspath(name_or_path)
     if not text.strip():
         raise ValueError("empty model name: give a zoo name (see rnnzoo.list_models()) or a path")
-    if _NAME.match(text) and not Path(text).is_dir():
+    if isinstance(name_or_path, str) and NAME.match(text):
         folder = models_dir() / text
         if not (folder / MANIFEST).is_file():
-            known = list_models()
-            close = difflib.get_close_matches(text, known, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise UnknownModelError(
-                f"unknown model {text!r}{hint} (available: {', '.join(known) or 'none'})"
-            )
+            raise _unknown(text)
         return folder
     folder = Path(text).expanduser()
     if not (folder / CONFIG).is_file():
+        if isinstance(name_or_path, str) and os.sep not in text and not folder.exists():
+            raise _unknown(text)
         raise FileNotFoundError(f"{folder}: not a model folder (no {CONFIG})")
     return folder
 
 
 def read_config(folder: Path) -> dict:
-    """The folder's recipe, verified first when the folder has a manifest."""
-    if (folder / MANIFEST).is_file() or folder.parent == models_dir():
+    """The folder's recipe, every file verified first when the folder has a manifest (a zoo
+    model always has one; a training run folder has none)."""
+    if (folder / MANIFEST).is_file() or folder.parent.resolve() == models_dir().resolve():
         verify(folder)
-    return yaml.safe_load((folder / CONFIG).read_text(encoding="utf-8"))
+    config = yaml.safe_load((folder / CONFIG).read_text(encoding="utf-8"))
+    if not isinstance(config, dict) or not isinstance(config.get("task"), str):
+        raise ValueError(f"{folder / CONFIG}: not a recipe (a mapping with a 'task')")
+    return config

@@ -3,7 +3,6 @@ vocabularies and its recipe."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -12,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnzoo.data.vocab import EOS, Vocabulary, split_tokens
+from rnnzoo.metrics import perplexity
 from rnnzoo.models.sampling import Generator
 
 
@@ -55,6 +55,9 @@ class LanguageModel(TaskModel):
         self.vocab = Vocabulary.load(self.folder / "vocab.txt", self.level)
         self.boundary = EOS if self.level == "word" else "\n"
         self._generator = Generator(self.keras_model)
+        model = self.keras_model
+        self._log_probs = tf.function(lambda ids: tf.nn.log_softmax(model(ids)), input_signature=[
+            tf.TensorSpec([1, None], tf.int32)])
 
     def _ids(self, text: str) -> np.ndarray:
         return self.vocab.ids([self.boundary] + split_tokens(text, self.level)).astype("int32")
@@ -77,6 +80,12 @@ class LanguageModel(TaskModel):
             out.append(self._text(ids.numpy()[0]))
         return out[0] if single else out
 
+    def continuation(self, prompt: str, **sampling) -> str:
+        """The prompt followed by its generated continuation (a space between words)."""
+        generated = self.generate(prompt, **sampling)
+        glue = " " if self.level == "word" and prompt and generated[:1] not in ("", "\n") else ""
+        return prompt + glue + generated
+
     def log_likelihood(self, text: str) -> tuple[float, int]:
         """Σ log p(token | prefix) in nats over the text's tokens (and the closing ``<eos>`` of a
         word model), and the number of tokens scored."""
@@ -85,17 +94,14 @@ class LanguageModel(TaskModel):
             ids = np.append(ids, self.vocab.eos_id).astype("int32")
         if len(ids) < 2:
             return 0.0, 0
-        log_probs = tf.nn.log_softmax(self.keras_model(ids[None, :-1]))[0].numpy()
+        log_probs = self._log_probs(ids[None, :-1])[0].numpy()
         return float(log_probs[np.arange(len(ids) - 1), ids[1:]].sum()), len(ids) - 1
 
     def perplexity(self, texts: str | Sequence[str]) -> float:
         """exp(−Σ log p / N) over all tokens of ``texts``."""
         texts, _ = _texts(texts)
         scores = [self.log_likelihood(t) for t in texts]
-        total, count = sum(s for s, _ in scores), sum(n for _, n in scores)
-        if count == 0:
-            raise ValueError("perplexity needs at least one token")
-        return math.exp(-total / count)
+        return perplexity(-sum(s for s, _ in scores), sum(n for _, n in scores))
 
 
 class Tagger(TaskModel):
