@@ -129,10 +129,10 @@ def test_fully_masked_sequence_is_the_empty_path():
     assert not tags.numpy().any() and score.numpy()[0] == 0.0
 
 
-def _tiny_model(tags=3, vocab=12):
+def _tiny_model(tags=3, vocab=12, regularizer=None):
     words = keras.Input((None,), dtype="int32", name="words")
     x = keras.layers.Embedding(vocab, 8, mask_zero=True)(words)
-    potentials = keras.layers.Dense(tags)(x)
+    potentials = keras.layers.Dense(tags, kernel_regularizer=regularizer)(x)
     return CRFModel(words, CRF(name="crf")(potentials))
 
 
@@ -178,3 +178,18 @@ def test_compile_with_a_loss_is_refused():
     model.compile("adam", loss="mse")
     with pytest.raises(ValueError, match="optimizer only"):
         model.fit(words, tags, verbose=0)
+
+
+def test_compile_with_metrics_is_refused_and_regularisers_count():
+    model = _tiny_model()
+    words, tags = _toy_data(np.random.default_rng(3), n=4)
+    model.compile("adam", metrics=["accuracy"])
+    with pytest.raises(ValueError, match="no metrics"):
+        model.fit(words, tags, verbose=0)
+    plain = _tiny_model()
+    regularised = _tiny_model(regularizer=keras.regularizers.L2(10.0))
+    regularised.set_weights(plain.get_weights())
+    for model in (plain, regularised):
+        model.compile("adam")
+    assert regularised.evaluate(words, tags, verbose=0) > plain.evaluate(words, tags, verbose=0) + 1
+

@@ -102,7 +102,7 @@ def test_keras_file_round_trip(tmp_path, head, char_features):
                                atol=1e-6)
 
 
-def test_tag_strings_and_evaluate_drop_padding():
+def test_tag_strings_drop_padding():
     words = np.array([[3, 4, 0], [5, 0, 0]])
     assert tagger.tag_strings(np.array([[1, 0, 2], [2, 1, 1]]), words, TAGS) == [
         ["B-PER", "O"], ["B-LOC"]]

@@ -103,12 +103,16 @@ def test_resume_continues_from_the_checkpoint(run, data_dir, tmp_path):
     out, _ = run
     resumed = tmp_path / "run"
     shutil.copytree(out, resumed)
+    state_file = resumed / "checkpoints" / STATE_FILE
+    marked = json.loads(state_file.read_text())
+    marked["history"]["marker"] = [42.0]
+    state_file.write_text(json.dumps(marked))
     recipe = {**RECIPE, "training": {**RECIPE["training"], "epochs": 2}}
     classifier.train(recipe, str(data_dir), resumed, resume=True)
     state = json.loads((resumed / "checkpoints" / STATE_FILE).read_text())
     assert state["epochs_done"] == 2
     history = json.loads((resumed / "history.json").read_text())
-    assert len(history["loss"]) == 2
+    assert history["marker"] == [42.0] and len(history["loss"]) == 2
     assert history["loss"][0] == json.loads((out / "history.json").read_text())["loss"][0]
 
 

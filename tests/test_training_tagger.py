@@ -159,7 +159,16 @@ def test_loaded_run_tags_text_and_lists_entities(ner_run):
     assert all(tag == "O" or tag[:2] in ("B-", "I-") for _, tag in pairs)
     assert model.tag(["a", "b"]) == model.tag("a b")
     assert len(model.tag([["a"], ["b", "c"]])) == 2
-    for text, kind, start, end in model.entities("Mary works for Google in London ."):
-        assert kind in ("PER", "ORG", "LOC") and 0 <= start < end <= 7
     with pytest.raises(ValueError, match="no tokens"):
         model.tag("   ")
+
+
+def test_entities_are_the_iob2_spans(ner_run, monkeypatch):
+    import rnnzoo
+
+    model = rnnzoo.load(ner_run[0])
+    tags = ["B-PER", "I-PER", "O", "B-ORG", "B-LOC", "I-LOC", "I-PER", "O"]
+    monkeypatch.setattr(model, "tag", lambda text: list(zip(text.split(), tags)))
+    assert model.entities("Mary Smith works Acme in New York .") == [
+        ("Mary Smith", "PER", 0, 2), ("Acme", "ORG", 3, 4), ("in New", "LOC", 4, 6),
+        ("York", "PER", 6, 7)]

@@ -96,7 +96,7 @@ def test_unknown_names_suggest_close_ones(home):
         rnnzoo.load("tiny-lmm")
     result = CliRunner().invoke(main, ["info", "tiny_lm"])
     assert result.exit_code == 1
-    assert "not a model folder" in result.output
+    assert "unknown model 'tiny_lm'; did you mean tiny-lm?" in result.output
 
 
 @pytest.mark.parametrize("name, error, message", [
@@ -111,17 +111,66 @@ def test_bad_names(home, name, error, message):
 
 
 def test_resume_continues_from_the_checkpoint(zoo, data_dir, tmp_path):
-    run = zoo[1]
-    resumed = tmp_path / "resumed"
     import shutil
 
-    shutil.copytree(run, resumed)
+    resumed = tmp_path / "resumed"
+    shutil.copytree(zoo[1], resumed)
+    state_file = resumed / "checkpoints" / "checkpoint.json"
+    state = json.loads(state_file.read_text())
+    state["history"]["marker"] = [42.0]
+    state_file.write_text(json.dumps(state))
     recipe = {**RECIPE, "training": {**RECIPE["training"], "epochs": 2}}
     lm_recipe.train(recipe, str(data_dir), resumed, resume=True)
     history = json.loads((resumed / "history.json").read_text())
-    assert len(history["loss"]) == 2
+    assert history["marker"] == [42.0] and len(history["loss"]) == 2
+    assert json.loads(state_file.read_text())["epochs_done"] == 2
+    assert [p.name for p in (resumed / "checkpoints").glob("*.keras")] == ["checkpoint-2.keras"]
     with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
         lm_recipe.train(recipe, str(data_dir), tmp_path / "empty", resume=True)
+
+
+def test_a_finished_run_is_never_trained_over(zoo, data_dir):
+    before = (zoo[1] / "model.keras").read_bytes()
+    with pytest.raises(FileExistsError, match="pass --resume to continue it"):
+        lm_recipe.train(RECIPE, str(data_dir), zoo[1])
+    assert (zoo[1] / "model.keras").read_bytes() == before
+
+
+def test_a_folder_named_like_a_model_does_not_shadow_it(home, tmp_path, monkeypatch, zoo):
+    import shutil
+
+    shutil.copytree(zoo[1], tmp_path / "tiny-lm")
+    (tmp_path / "tiny-lm" / "config.yaml").write_text(yaml.safe_dump({**RECIPE, "task": "x"}))
+    monkeypatch.chdir(tmp_path)
+    assert rnnzoo.load("tiny-lm").folder == home / "tiny-lm"
+    for local in ("./tiny-lm", Path("tiny-lm")):
+        with pytest.raises(ValueError, match="task 'x' cannot be loaded"):
+            rnnzoo.load(local)
+
+
+def test_unlisted_files_are_refused(home, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "models"
+    shutil.copytree(home, copy)
+    (copy / "tiny-lm" / "extra.py").write_text("print('hi')\n")
+    monkeypatch.setenv("RNNZOO_HOME", str(copy))
+    with pytest.raises(ChecksumError, match=r"does not list \['extra.py'\]"):
+        rnnzoo.load("tiny-lm")
+
+
+def test_publish_refuses_a_name_with_path_characters(zoo, tmp_path, data_dir):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(zoo[1], run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "name": "../victim"}))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    with pytest.raises(ValueError, match="invalid model name '../victim'"):
+        publish(run, tmp_path / "models", str(data_dir))
+    assert victim.is_dir()
 
 
 def test_missing_corpus_names_the_file(tmp_path):

@@ -192,16 +192,11 @@ class CRFModel(keras.Model):
     def metrics(self) -> list:
         return [self.nll_tracker]
 
-    def compile(self, *args, metrics=None, **kwargs):
-        if metrics:
-            raise ValueError(f"CRFModel {self.name!r}: compiled metrics are not computed; "
-                             "evaluate tags with rnnzoo.metrics instead")
-        super().compile(*args, **kwargs)
-
     def _loss(self, x, y, sample_weight, training: bool) -> tf.Tensor:
-        if self.loss is not None:
+        if self.loss is not None or getattr(self, "_compile_metrics", None) is not None:
             raise ValueError(f"CRFModel {self.name!r}: the loss is the CRF's negative "
-                             "log-likelihood; compile with an optimizer only")
+                             "log-likelihood and tags are scored with rnnzoo.metrics; compile "
+                             "with an optimizer only (no loss, no metrics)")
         # The CRF node's inputs: the potentials, then the mask when Keras propagated one.
         scored = keras.Model(self.input, self.crf.input)(x, training=training)
         potentials, mask = scored if isinstance(scored, (list, tuple)) else (scored, None)
