@@ -73,7 +73,8 @@ def _scan(
     def body(i, carry, writers):
         t = steps - 1 - i if reverse else i
         elems_t = [None if r is None else r.read(t) for r in readers]
-        carry, outs = fn(t, elems_t, carry)
+        new_carry, outs = fn(t, elems_t, carry)
+        carry = tuple(tf.ensure_shape(new, old.shape) for new, old in zip(new_carry, carry))
         writers = tuple(w.write(t, o) for w, o in zip(writers, outs))
         return i + 1, carry, writers
 
