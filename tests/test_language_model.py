@@ -148,17 +148,20 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded(IDS[None, :20]), model(IDS[None, :20]))
 
 
-def test_stateful_model_in_a_graph_with_unknown_length():
-    """The recipe's evaluation: a stateful batch-1 model traced for any length (the loops run
-    without XLA there, and the carried state keeps its static batch size)."""
-    model = language_model.build({"vocab_size": VOCAB, "level": "char", "embedding_dim": 8,
-                                  "hidden": 8, "num_layers": 2, "cell": "rnn",
-                                  "tie_weights": False}, batch_size=1, stateful=True)
-    step = tf.function(lambda x: model(x, training=False),
-                       input_signature=[tf.TensorSpec([1, None], tf.int32)])
-    first, second = step(IDS[None, :5]), step(IDS[None, 5:12])
+def test_stateful_model_after_other_shapes():
+    """The recipe's evaluation after training: the compiled loops have seen other batch and
+    time sizes (so their traces generalise to unknown sizes), and a stateful batch-1 model must
+    still carry its statically shaped state through them."""
+    config = {"vocab_size": VOCAB, "level": "char", "embedding_dim": 8, "hidden": 8,
+              "num_layers": 2, "cell": "rnn", "tie_weights": False}
+    other = language_model.build(config)
+    for batch, steps in ((3, 9), (2, 5), (4, 7)):
+        other(np.ones((batch, steps), "int32"))
+    model = language_model.build(config, batch_size=1, stateful=True)
+    step = tf.function(lambda x: model(x, training=False))
+    first, second = step(IDS[None, :12]), step(IDS[None, 12:24])
     for layer in model.layers:
         if getattr(layer, "stateful", False):
             layer.reset_state()
-    whole = step(IDS[None, :12])
+    whole = step(IDS[None, :24])
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-5)
