@@ -3,7 +3,8 @@
 Runs in about a minute on a laptop CPU:
 1. builds each explicit layer from a Keras built-in and shows outputs and gradients agree;
 2. checks the NumPy BPTT reference against TensorFlow's autodiff;
-3. draws the vanishing-gradient comparison (SimpleRNN vs LSTM) to ``vanishing_gradients.png``.
+3. draws the vanishing-gradient comparison (SimpleRNN vs LSTM) to ``vanishing_gradients.png``;
+4. loads every shipped model and shows it doing its job.
 """
 
 import os
@@ -76,6 +77,27 @@ def main() -> None:
 
     print("3. Vanishing gradients, ‖∂L/∂h_t‖ for a loss on the last step:")
     plot_gradients("vanishing_gradients.png")
+
+    print("4. The shipped models:")
+    for name in rnnzoo.list_models():
+        show(name)
+
+
+def show(name: str) -> None:
+    """One shipped model at its job, with the test metric of its card."""
+    model = rnnzoo.load(name)
+    metric = rnnzoo.info(name)["metrics"].get("test", {})
+    print(f"  {name} ({model.task}; test {metric})")
+    if model.task == "language_model":
+        prompt = "It is a truth universally acknowledged" if model.level == "char" else "the company said"
+        print("    " + model.continuation(prompt, max_tokens=200, temperature=0.7, seed=0)
+              .replace("\n", "\n    "))
+    elif model.task == "tagger":
+        print("    " + " ".join(f"{t}/{tag}" for t, tag in model.tag("Mary works for Google in London .")))
+    elif model.task == "seq2seq":
+        print("    " + model.translate("In the beginning God created the heaven and the earth."))
+    elif model.task == "classifier":
+        print("    " + str(model.classify("Congratulations! You won a free cruise, click here now")))
 
 
 if __name__ == "__main__":
