@@ -11,7 +11,6 @@ import yaml
 
 from rnnzoo.data import email_text
 from rnnzoo.training import classifier
-from rnnzoo.training.checkpoints import STATE_FILE
 
 FIXTURES = Path(__file__).parent / "data" / "spamassassin"
 FOLDER = "spam_assassin/package/data"
@@ -99,19 +98,10 @@ def test_evaluate_reproduces_the_test_metrics(run, data_dir):
     assert classifier.evaluate(out, str(data_dir), "test") == metrics["test"]
 
 
-def test_resume_continues_from_the_checkpoint(run, data_dir, tmp_path):
+def test_resume_continues_from_the_checkpoint(run, data_dir, resume_marked):
     out, _ = run
-    resumed = tmp_path / "run"
-    shutil.copytree(out, resumed)
-    state_file = resumed / "checkpoints" / STATE_FILE
-    marked = json.loads(state_file.read_text())
-    marked["history"]["marker"] = [42.0]
-    state_file.write_text(json.dumps(marked))
-    recipe = {**RECIPE, "training": {**RECIPE["training"], "epochs": 2}}
-    classifier.train(recipe, str(data_dir), resumed, resume=True)
-    state = json.loads((resumed / "checkpoints" / STATE_FILE).read_text())
+    history, state = resume_marked(out, classifier.train, RECIPE, data_dir)
     assert state["epochs_done"] == 2
-    history = json.loads((resumed / "history.json").read_text())
     assert history["marker"] == [42.0] and len(history["loss"]) == 2
     assert history["loss"][0] == json.loads((out / "history.json").read_text())["loss"][0]
 

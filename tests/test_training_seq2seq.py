@@ -1,7 +1,6 @@
 """The seq2seq recipe end to end on the committed KJV ↔ RV1909 slice and a few held-out verses."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,6 @@ import yaml
 from rnnzoo.data import DataFormatError
 from rnnzoo.models.config import validate
 from rnnzoo.training import seq2seq
-from rnnzoo.training.checkpoints import STATE_FILE
 
 SLICE = Path(__file__).parent / "data" / "kjv_rv1909_slice.tsv"
 FILE = "bible_en_es/kjv_rv1909.tsv"
@@ -121,19 +119,10 @@ def test_evaluate_reproduces_the_test_metrics(run, data_dir):
     assert seq2seq.evaluate(out, str(data_dir), "test") == metrics["test"]
 
 
-def test_resume_continues_from_the_checkpoint(run, data_dir, tmp_path):
+def test_resume_continues_from_the_checkpoint(run, data_dir, resume_marked):
     out, _ = run
-    resumed = tmp_path / "run"
-    shutil.copytree(out, resumed)
-    state_file = resumed / "checkpoints" / STATE_FILE
-    marked = json.loads(state_file.read_text())
-    marked["history"]["marker"] = [42.0]
-    state_file.write_text(json.dumps(marked))
-    recipe = {**RECIPE, "training": {**RECIPE["training"], "epochs": 2}}
-    seq2seq.train(recipe, str(data_dir), resumed, resume=True)
-    state = json.loads((resumed / "checkpoints" / STATE_FILE).read_text())
+    history, state = resume_marked(out, seq2seq.train, RECIPE, data_dir)
     assert state["epochs_done"] == 2
-    history = json.loads((resumed / "history.json").read_text())
     assert history["marker"] == [42.0] and len(history["loss"]) == 2
     assert history["loss"][0] == json.loads((out / "history.json").read_text())["loss"][0]
 

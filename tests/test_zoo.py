@@ -110,23 +110,14 @@ def test_bad_names(home, name, error, message):
         rnnzoo.load(name)
 
 
-def test_resume_continues_from_the_checkpoint(zoo, data_dir, tmp_path):
-    import shutil
-
-    resumed = tmp_path / "resumed"
-    shutil.copytree(zoo[1], resumed)
-    state_file = resumed / "checkpoints" / "checkpoint.json"
-    state = json.loads(state_file.read_text())
-    state["history"]["marker"] = [42.0]
-    state_file.write_text(json.dumps(state))
-    recipe = {**RECIPE, "training": {**RECIPE["training"], "epochs": 2}}
-    lm_recipe.train(recipe, str(data_dir), resumed, resume=True)
-    history = json.loads((resumed / "history.json").read_text())
+def test_resume_continues_from_the_checkpoint(zoo, data_dir, tmp_path, resume_marked):
+    history, state = resume_marked(zoo[1], lm_recipe.train, RECIPE, data_dir)
     assert history["marker"] == [42.0] and len(history["loss"]) == 2
-    assert json.loads(state_file.read_text())["epochs_done"] == 2
-    assert [p.name for p in (resumed / "checkpoints").glob("*.keras")] == ["checkpoint-2.keras"]
+    assert state["epochs_done"] == 2 and state["model"] == "checkpoint-2.keras"
+    assert [p.name for p in (tmp_path / "resumed" / "checkpoints").glob("*.keras")] == [
+        "checkpoint-2.keras"]
     with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
-        lm_recipe.train(recipe, str(data_dir), tmp_path / "empty", resume=True)
+        lm_recipe.train(RECIPE, str(data_dir), tmp_path / "empty", resume=True)
 
 
 def test_a_finished_run_is_never_trained_over(zoo, data_dir):

@@ -11,6 +11,7 @@ import keras
 import yaml
 
 from rnnzoo.training.checkpoints import STATE_FILE, load_checkpoint, write_json
+from rnnzoo.models.config import validate
 from rnnzoo.training.recipe import validate_recipe
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,14 @@ def start_model(checkpoints: Path, resume: bool,
         logger.info("resuming after epoch %d", done)
         return model, done, history
     return new_model(), 0, {}
+
+
+def sections(recipe: dict, data_schema: dict, vocabulary_schema: dict,
+             training_schema: dict) -> tuple[dict, dict, dict]:
+    """The recipe's data, vocabulary and training sections, validated, defaults filled in."""
+    return (validate(recipe["data"], data_schema, "data"),
+            validate(recipe.get("vocabulary", {}), vocabulary_schema, "vocabulary"),
+            validate(recipe["training"], training_schema, "training"))
 
 
 def write_config(out: Path, resolved: dict) -> None:

@@ -37,7 +37,9 @@ from rnnzoo.models import seq2seq
 from rnnzoo.models.config import ConfigError, Field, validate
 from rnnzoo.models.decoding import beam_search
 from rnnzoo.training.checkpoints import EpochCheckpoint
-from rnnzoo.training.runs import finish, open_run, read_config, start_model, write_config
+from rnnzoo.training.runs import (
+    finish, open_run, read_config, sections, start_model, write_config,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -229,9 +231,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
           resume: bool = False) -> dict:
     """Trains the recipe's seq2seq model into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
-    data = validate(recipe["data"], DATA_SCHEMA, "data")
-    vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
-    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
 
     splits = corpus_splits(data, data_dir)
     source_vocab, target_vocab = build_vocabularies(splits["train"], vocab_cfg)

@@ -47,7 +47,9 @@ from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.models import tagger
 from rnnzoo.models.config import PROBABILITY, ConfigError, Field, check_value, validate
 from rnnzoo.training.checkpoints import EpochCheckpoint
-from rnnzoo.training.runs import finish, open_run, read_config, start_model, write_config
+from rnnzoo.training.runs import (
+    finish, open_run, read_config, sections, start_model, write_config,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -355,9 +357,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
           resume: bool = False) -> dict:
     """Trains the recipe's tagger into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
-    data = validate(recipe["data"], DATA_SCHEMA, "data")
-    vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
-    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     scheme = model_scheme(recipe["model"])
     check_recipe(data, scheme)
 
@@ -402,9 +402,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "
         raise ValueError(f"unknown split {split!r}; one of {[*SPLITS, *SPLIT_ALIASES]}")
     run = Path(run_dir)
     recipe = read_config(run)
-    data = validate(recipe["data"], DATA_SCHEMA, "data")
-    vocab_cfg = validate(recipe["vocabulary"], VOCABULARY_SCHEMA, "vocabulary")
-    training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     model_config = validate(recipe["model"], tagger.SCHEMA, "model")
     sentences = corpus_splits(data, recipe["seed"], data_dir)[name]
     vocabs = Vocabularies.load(run)
