@@ -69,7 +69,7 @@ def list_command(as_json: bool) -> None:
 def info_command(name: str, as_json: bool) -> None:
     """Show a model's recipe and measured metrics.
 
-    Example: rnnzoo info gru-lm
+    Example: rnnzoo info rnn-lm
     """
     from rnnzoo.zoo import info
 
@@ -87,7 +87,7 @@ def info_command(name: str, as_json: bool) -> None:
 def evaluate(name_or_path: str, split: str, data_dir: str | None, as_json: bool) -> None:
     """Evaluate a zoo model or a trained folder on a split of its corpus.
 
-    Example: rnnzoo evaluate gru-lm --split test --data-dir ../shared/data
+    Example: rnnzoo evaluate rnn-lm --split test --data-dir ../shared/data
     """
     from rnnzoo.training import recipe_module
     from rnnzoo.zoo.registry import read_config, resolve
@@ -110,7 +110,7 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
              top_p: float, seed: int) -> None:
     """Continue PROMPT with a language model ('-' reads prompts from stdin, one a line).
 
-    Example: rnnzoo generate gru-lm "It is a truth" --max-tokens 80 --temperature 0.7
+    Example: rnnzoo generate rnn-lm "It is a truth" --max-tokens 80 --temperature 0.7
     """
     from rnnzoo.zoo import load
 
