@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -199,3 +200,28 @@ def test_cli_list_info_and_generate(home):
     assert piped.exit_code == 0 and piped.output.startswith("a")
     bad = runner.invoke(main, ["generate", "tiny-lm", "x", "--top-p", "0"])
     assert bad.exit_code == 2 and "top-p" in bad.output
+
+
+def test_a_resumed_run_ships_its_best_epoch_even_from_before_the_resume(zoo, data_dir,
+                                                                       tmp_path):
+    """The checkpoint says epoch 1 was unbeatable (val_loss −1): epoch 2, trained after the
+    resume, must not replace it, and the shipped model holds epoch 1's weights."""
+    import shutil
+
+    import keras
+
+    run = tmp_path / "run"
+    shutil.copytree(zoo[1], run)
+    state_file = run / "checkpoints" / "checkpoint.json"
+    state = json.loads(state_file.read_text())
+    state["history"]["val_loss"] = [-1.0]
+    state_file.write_text(json.dumps(state))
+    epoch_one = keras.saving.load_model(zoo[1] / "model.keras", safe_mode=True).get_weights()
+    recipe = {**RECIPE, "training": {**RECIPE["training"], "epochs": 2}}
+    lm_recipe.train(recipe, str(data_dir), run, resume=True)
+    shipped = keras.saving.load_model(run / "model.keras", safe_mode=True).get_weights()
+    last = keras.saving.load_model(run / "checkpoints" / "checkpoint-2.keras",
+                                   safe_mode=True).get_weights()
+    for a, b in zip(shipped, epoch_one):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(shipped, last))

@@ -20,12 +20,14 @@ import keras
 
 MODEL_FILE = "checkpoint.keras"  # the single model file of runs written before numbered files
 STATE_FILE = "checkpoint.json"
+BEST_FILE = "best.weights.h5"
 
 
 def atomic_write(path: Path, write) -> None:
     """Calls ``write(tmp_path)`` and renames the result onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                               suffix="".join(path.suffixes))
     os.close(fd)
     try:
         write(tmp)
@@ -41,12 +43,17 @@ def write_json(path: Path, data) -> None:
 
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves model, optimizer and history (with each epoch's seconds) after every epoch,
-    atomically."""
+    atomically; and ``best.weights.h5`` whenever ``monitor`` reaches its best value of the whole
+    history, resumed epochs included (what the run's final model is made of)."""
 
-    def __init__(self, directory: str | os.PathLike, history: Optional[dict] = None):
+    def __init__(self, directory: str | os.PathLike, history: Optional[dict] = None,
+                 monitor: str = "val_loss", mode: str = "min"):
         super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.directory = Path(directory)
         self.history = history or {}
+        self.monitor, self.best = monitor, min if mode == "min" else max
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()
@@ -55,6 +62,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         logs = {**(logs or {}), "epoch_seconds": time.perf_counter() - self._started}
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
+        values = self.history.get(self.monitor, [])
+        if values and values[-1] == self.best(values):
+            atomic_write(self.directory / BEST_FILE, self.model.save_weights)
         name = f"checkpoint-{epoch + 1}.keras"
         atomic_write(self.directory / name, self.model.save)
         write_json(self.directory / STATE_FILE,

@@ -170,8 +170,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
         classifier.compile_for_training(classifier.build(model_config),
                                         training["learning_rate"])))
     callbacks = [
-        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"],
-                                      restore_best_weights=True),
+        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
     model.fit(batches("train", recipe["seed"]), validation_data=batches("valid", None),

@@ -10,7 +10,7 @@ from typing import Callable, Optional
 import keras
 import yaml
 
-from rnnzoo.training.checkpoints import STATE_FILE, load_checkpoint, write_json
+from rnnzoo.training.checkpoints import BEST_FILE, STATE_FILE, load_checkpoint, write_json
 from rnnzoo.models.config import validate
 from rnnzoo.training.recipe import validate_recipe
 
@@ -64,9 +64,13 @@ def read_config(run: Path) -> dict:
 def finish(out: Path, trained: keras.Model, build: Callable[[], keras.Model],
            evaluate: Callable[[Path, Optional[str], str], dict], data_dir: Optional[str],
            history: dict) -> dict:
-    """Saves the trained weights in a freshly built model (no optimizer state, not stateful) as
+    """Saves the best weights (``checkpoints/best.weights.h5``, the best validation epoch of the
+    whole run, else the last) in a freshly built model (no optimizer state, not stateful) as
     ``model.keras``, evaluates it on the valid and test splits into ``metrics.json`` and writes
     ``history.json``; returns the metrics."""
+    best = out / "checkpoints" / BEST_FILE
+    if best.is_file():
+        trained.load_weights(best)
     final = build()
     final.set_weights(trained.get_weights())
     final.save(out / "model.keras")

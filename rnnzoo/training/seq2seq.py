@@ -252,8 +252,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     callbacks = [
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
                                           min_lr=1e-5),
-        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"],
-                                      restore_best_weights=True),
+        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
     model.fit(dataset("train", recipe["seed"]), validation_data=dataset("valid", None),

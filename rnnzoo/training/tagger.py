@@ -347,8 +347,7 @@ def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochC
         ValidationScores(score),
         keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=training["lr_decay"],
                                           patience=training["lr_patience"], min_lr=1e-5),
-        keras.callbacks.EarlyStopping(monitor, mode="max", patience=training["patience"],
-                                      restore_best_weights=True),
+        keras.callbacks.EarlyStopping(monitor, mode="max", patience=training["patience"]),
         checkpoint,
     ]
 
@@ -385,8 +384,8 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
         tagger.compile_for_training(tagger.build(model_config), training["learning_rate"],
                                     training["clipnorm"])))
-    checkpoint = EpochCheckpoint(checkpoints, history)
     monitor = "val_f1" if scheme is not None else "val_accuracy"
+    checkpoint = EpochCheckpoint(checkpoints, history, monitor=monitor, mode="max")
     model.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,
               callbacks=_callbacks(score, monitor, training, checkpoint), verbose=2)
 
