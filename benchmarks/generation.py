@@ -26,16 +26,10 @@ import tensorflow as tf  # noqa: E402
 
 from rnnzoo.models import language_model  # noqa: E402
 from rnnzoo.models.sampling import Generator  # noqa: E402
+from rnnzoo.zoo.cards import cpu_name  # noqa: E402
 
 LENGTHS = (200, 400)
 TARGET = 2.2
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def measure(cell: str, repeats: int) -> dict[int, float]:
@@ -61,7 +55,7 @@ def main() -> None:
     parser.add_argument("--out", help="also write the markdown report to this path")
     args = parser.parse_args()
     lines = [f"## Generation benchmark, {datetime.date.today()}", "",
-             f"{cpu_model()}, {os.cpu_count()} cores; TensorFlow {tf.__version__}. Word LM, "
+             f"{cpu_name()}, {os.cpu_count()} cores; TensorFlow {tf.__version__}. Word LM, "
              "vocab 10k, 2 × 512 units, batch 1, temperature 1; median of "
              f"{args.repeats} alternating runs.", "",
              "| cell | 200 tokens s | 400 tokens s | tokens/s | ratio 400/200 | target ≤ 2.2 |",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import sys
 import time
@@ -33,6 +32,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import rnnzoo.layers as explicit_layers  # noqa: E402
+from rnnzoo.zoo.cards import cpu_name  # noqa: E402
 
 try:
     import torch  # noqa: E402
@@ -169,17 +169,6 @@ def bench(layer: str, size_name: str, repeats: int) -> Row:
     return Row(layer, size_name, float(diff), ms)
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def report(rows: list[Row], repeats: int) -> str:
     versions = f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
     if torch is not None:
@@ -187,7 +176,7 @@ def report(rows: list[Row], repeats: int) -> str:
     lines = [
         f"## Layer benchmark, {datetime.date.today().isoformat()}",
         "",
-        f"{cpu_model()}, {os.cpu_count()} cores; {versions}.",
+        f"{cpu_name()}, {os.cpu_count()} cores; {versions}.",
         f"float32, return_sequences=True; median ms of {repeats} interleaved repeats "
         f"(x{SIZES['small'].repeat_factor} at small); ratio = builtin / explicit "
         "(> 1: explicit faster).",
