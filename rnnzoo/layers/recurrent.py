@@ -106,8 +106,11 @@ class _FastRNN(keras.layers.RNN):
             tf.matmul(tf.reshape(time_major, (-1, shape[2])), kernel),
             (shape[0], shape[1], kernel.shape[-1]),
         )
+        input_bias, recurrent_bias = self._biases(dtype)
+        if input_bias is not None:
+            xw = xw + input_bias
         hs, states = self._recurrence(xw, tf.cast(cell.recurrent_kernel, dtype),
-                                      initial_state, steps_mask, rmask, dtype)
+                                      initial_state, steps_mask, rmask, recurrent_bias)
         if steps_mask is not None:
             seen = steps_mask if self.zero_output_for_mask else tf.cumsum(
                 tf.cast(steps_mask, tf.int32), axis=0) > 0
@@ -116,10 +119,11 @@ class _FastRNN(keras.layers.RNN):
         outputs = tf.transpose(hs, [1, 0, 2]) if self.return_sequences else last_output[:, None]
         return last_output, outputs, states
 
-    def _input_bias(self, dtype):
-        return None if self.cell.bias is None else tf.cast(self.cell.bias, dtype)
+    def _biases(self, dtype) -> tuple:
+        """The bias added to x W (None without bias) and the recurrent one (GRU reset-after)."""
+        return (None if self.cell.bias is None else tf.cast(self.cell.bias, dtype)), None
 
-    def _recurrence(self, xw, u, initial_state, mask, rmask, dtype):
+    def _recurrence(self, xw, u, initial_state, mask, rmask, recurrent_bias):
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -156,10 +160,7 @@ class SimpleRNN(_FastRNN):
 
     cell_class = SimpleRNNCell
 
-    def _recurrence(self, xw, u, initial_state, mask, rmask, dtype):
-        bias = self._input_bias(dtype)
-        if bias is not None:
-            xw = xw + bias
+    def _recurrence(self, xw, u, initial_state, mask, rmask, recurrent_bias):
         hs = recurrence.simple_rnn_sequence(
             xw, u, initial_state[0], mask, rmask, activation=self.cell.activation
         )
@@ -180,10 +181,7 @@ class LSTM(_FastRNN):
     unit_forget_bias = property(lambda self: self.cell.unit_forget_bias)
     recurrent_activation = property(lambda self: self.cell.recurrent_activation)
 
-    def _recurrence(self, xw, u, initial_state, mask, rmask, dtype):
-        bias = self._input_bias(dtype)
-        if bias is not None:
-            xw = xw + bias
+    def _recurrence(self, xw, u, initial_state, mask, rmask, recurrent_bias):
         hs, c_last = recurrence.lstm_sequence(
             xw, u, initial_state[0], initial_state[1], mask, rmask,
             activation=self.cell.activation,
@@ -206,16 +204,17 @@ class GRU(_FastRNN):
     reset_after = property(lambda self: self.cell.reset_after)
     recurrent_activation = property(lambda self: self.cell.recurrent_activation)
 
-    def _recurrence(self, xw, u, initial_state, mask, rmask, dtype):
-        bias = self._input_bias(dtype)
-        units = self.cell.units
-        b_rec = tf.zeros((3 * units,), dtype)
-        if bias is not None:
-            if self.cell.reset_after:
-                bias, b_rec = bias[0], bias[1]
-            xw = xw + bias
+    def _biases(self, dtype) -> tuple:
+        bias, _ = super()._biases(dtype)
+        if bias is not None and self.cell.reset_after:
+            return bias[0], bias[1]
+        return bias, None
+
+    def _recurrence(self, xw, u, initial_state, mask, rmask, recurrent_bias):
+        if recurrent_bias is None:
+            recurrent_bias = tf.zeros((3 * self.cell.units,), xw.dtype)
         hs = recurrence.gru_sequence(
-            xw, u, b_rec, initial_state[0], mask, rmask,
+            xw, u, recurrent_bias, initial_state[0], mask, rmask,
             activation=self.cell.activation,
             recurrent_activation=self.cell.recurrent_activation,
             reset_after=self.cell.reset_after,
