@@ -87,6 +87,21 @@ def test_teacher_forcing_shifts_targets():
     np.testing.assert_array_equal(target_out, [[5, 6, 7, EOS], [8, EOS, 0, 0]])
 
 
+def test_output_prior_makes_the_untrained_model_predict_the_unigram():
+    model = tiny()
+    counts = np.arange(12) % 5 * 10
+    seq2seq.set_output_prior(model, counts)
+    probabilities = keras.ops.softmax(model(inputs()), axis=-1).numpy()
+    expected = (counts + 1) / (counts + 1).sum()
+    np.testing.assert_allclose(probabilities.mean(axis=(0, 1)), expected, atol=2e-3)
+
+
+@pytest.mark.parametrize("counts", [np.ones(13), -np.ones(12)])
+def test_output_prior_refuses_wrong_counts(counts):
+    with pytest.raises(ValueError, match="counts: expected \\(12,\\) non-negative"):
+        seq2seq.set_output_prior(tiny(), counts)
+
+
 def sequence_log_probs(model, source, hypotheses):
     """log p(Y | x) by teacher forcing, for each row of ``hypotheses`` (EOS then padding)."""
     hypotheses = np.asarray(hypotheses)

@@ -3,10 +3,12 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from rnnzoo.data import DataFormatError
+from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.models.config import validate
 from rnnzoo.training import seq2seq
 
@@ -125,6 +127,12 @@ def test_resume_continues_from_the_checkpoint(run, data_dir, resume_marked):
     assert state["epochs_done"] == 2
     assert history["marker"] == [42.0] and len(history["loss"]) == 2
     assert history["loss"][0] == json.loads((out / "history.json").read_text())["loss"][0]
+
+
+def test_target_counts_count_labels_and_one_eos_per_verse():
+    vocab = Vocabulary(["<pad>", "<unk>", "<bos>", "<eos>", "a", "b"])
+    counts = seq2seq.target_counts([np.array([4, 4, 5]), np.array([5])], vocab)
+    assert counts.tolist() == [0, 0, 0, 2, 2, 2]
 
 
 def test_missing_data_names_the_file(tmp_path):

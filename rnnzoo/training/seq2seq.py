@@ -210,6 +210,14 @@ def encode(verses: list[Verse], source: Vocabulary, target: Vocabulary) -> tuple
             [target.ids(tokenize(v.target)) for v in verses])
 
 
+def target_counts(targets: list, vocab: Vocabulary) -> np.ndarray:
+    """How often each target id is a training label: every target token and one EOS each."""
+    counts = np.bincount(np.concatenate([np.asarray(t, np.int64) for t in targets] or [[]]),
+                         minlength=len(vocab)).astype(np.int64)
+    counts[vocab.eos_id] += len(targets)
+    return counts
+
+
 def teacher_forcing_dataset(sources: list, targets: list, batch_size: int, bos_id: int,
                             eos_id: int, shuffle_seed: Optional[int]) -> tf.data.Dataset:
     """``({"source", "target_in"}, target_out)`` batches of similar lengths, 0-padded;
@@ -245,10 +253,15 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                                        training["batch_size"], target_vocab.bos_id,
                                        target_vocab.eos_id, seed)
 
+    def new_model() -> keras.Model:
+        model = seq2seq.build(model_config)
+        seq2seq.set_output_prior(model, target_counts(encode(splits["train"], source_vocab,
+                                                             target_vocab)[1], target_vocab))
+        return seq2seq.compile_for_training(model, training["learning_rate"],
+                                            training["clipnorm"])
+
     checkpoints = out / "checkpoints"
-    model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
-        seq2seq.compile_for_training(seq2seq.build(model_config), training["learning_rate"],
-                                     training["clipnorm"])))
+    model, initial_epoch, history = start_model(checkpoints, resume, new_model)
     callbacks = [
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
                                           min_lr=1e-5),
