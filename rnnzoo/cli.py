@@ -161,3 +161,20 @@ def publish(run_dir: str, models_dir: str, data_dir: str | None) -> None:
     readme = Path(models_dir).resolve().parent / "README.md"
     if readme.is_file() and "<!-- models:start -->" in readme.read_text():
         update_readme(readme, Path(models_dir))
+
+
+@main.command()
+@click.argument("name_or_path")
+@click.option("--out", "base", required=True, type=click.Path(file_okay=False),
+              help="Base folder TF Serving watches; the export goes to OUT/NAME/VERSION.")
+@click.option("--version", "version", type=click.IntRange(1),
+              help="Version number (default: one above the highest present).")
+@click.option("--name", help="Model name under OUT (default: the model's name).")
+def export(name_or_path: str, base: str, version: int | None, name: str | None) -> None:
+    """Export a model as a SavedModel for TensorFlow Serving (strings in, answers out).
+
+    Example: rnnzoo export rnn-lm --out /tmp/serving
+    """
+    from rnnzoo.zoo import load
+
+    click.echo(load(name_or_path).export(base, version=version, name=name))

@@ -31,7 +31,26 @@ SCHEMA = {
     "data": Field(dict),
     "vocabulary": Field(dict, default={}),
     "training": Field(dict),
+    "target": Field(dict, default=None, nullable=True),
 }
+"""``target`` (optional): the figure the model is meant to reach, e.g. ``{split: test, metric:
+perplexity, at_most: 100}`` (or ``at_least``); its model card says whether it was met."""
+
+TARGET_SCHEMA = {
+    "split": Field(str, default="test"),
+    "metric": Field(str),
+    "at_most": Field(float, default=None, nullable=True),
+    "at_least": Field(float, default=None, nullable=True),
+    "reference": Field(str, default=""),
+}
+
+
+def check_target(target: dict, where: str = "target") -> dict:
+    """The recipe's ``target`` section checked: exactly one of ``at_most`` and ``at_least``."""
+    target = validate(target, TARGET_SCHEMA, where)
+    if (target["at_most"] is None) == (target["at_least"] is None):
+        raise ConfigError(f"{where}: give exactly one of at_most and at_least")
+    return target
 
 
 def load_recipe(path: str | os.PathLike) -> dict:
@@ -48,4 +67,7 @@ def load_recipe(path: str | os.PathLike) -> dict:
 
 def validate_recipe(recipe: dict, where: str = "recipe") -> dict:
     """The recipe's top level checked, defaults filled in (idempotent)."""
-    return validate(recipe, SCHEMA, where)
+    recipe = validate(recipe, SCHEMA, where)
+    if recipe["target"] is not None:
+        recipe["target"] = check_target(recipe["target"], f"{where}.target")
+    return recipe

@@ -42,6 +42,24 @@ def primary_metric(task: str, metrics: dict) -> tuple[str, float]:
     return "", float("nan")
 
 
+def target_line(config: dict, metrics: dict) -> str:
+    """"test perplexity ≤ 100: met (93.2)" for a recipe's ``target``; "" without one."""
+    target = config.get("target")
+    if not target:
+        return ""
+    at_most = target.get("at_most")
+    value = metrics.get(target.get("split", "test"), {}).get(target["metric"])
+    bound = at_most if at_most is not None else target["at_least"]
+    sign = "≤" if at_most is not None else "≥"
+    if value is None:
+        verdict = "not measured"
+    else:
+        met = value <= bound if at_most is not None else value >= bound
+        verdict = f"{'met' if met else 'missed'} ({value:.4g})"
+    reference = f"; {target['reference']}" if target.get("reference") else ""
+    return f"{target.get('split', 'test')} {target['metric']} {sign} {bound:g}: {verdict}{reference}"
+
+
 def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir_hint: str) -> str:
     """The card's markdown."""
     name, task = config["name"], config["task"]
@@ -56,6 +74,8 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
         for split, values in metrics.items() for key, value in values.items()
     )
     data_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in config["data"].items())
+    target = target_line(config, metrics)
+    target = f"\n- **Target**: {target}" if target else ""
     return f"""# {name}
 
 {config['description']}
@@ -65,7 +85,7 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
 - **Data**: {source[0]} — {source[1]}; license: {source[2]}
 - **Trained** by `rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}` (seed
   {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {cpu_name()}
-  ({os.cpu_count()} cores)
+  ({os.cpu_count()} cores){target}
 
 ## Architecture
 
@@ -102,7 +122,8 @@ def models_table(models_dir: Path) -> str:
     """The README's markdown table of every shipped model, from their cards' data."""
     import yaml
 
-    lines = ["| model | task | test metric | parameters | size |", "|---|---|---|---|---|"]
+    lines = ["| model | task | test metric | target | parameters | size |",
+             "|---|---|---|---|---|---|"]
     for folder in sorted(p for p in Path(models_dir).iterdir() if (p / "manifest.json").is_file()):
         config = yaml.safe_load((folder / "config.yaml").read_text())
         metrics = json.loads((folder / "metrics.json").read_text())
@@ -111,7 +132,8 @@ def models_table(models_dir: Path) -> str:
         card = (folder / "README.md").read_text()
         parameters = card.split("**Parameters**: ", 1)[1].split(" ", 1)[0]
         lines.append(f"| [{config['name']}](saved_models/{folder.name}/README.md) | "
-                     f"{config['task']} | {key} {value:.4f} | {parameters} | "
+                     f"{config['task']} | {key} {value:.4f} | "
+                     f"{target_line(config, metrics) or '—'} | {parameters} | "
                      f"{size / 2**20:.1f} MB |")
     return "\n".join(lines)
 

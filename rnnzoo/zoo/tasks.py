@@ -3,6 +3,7 @@ vocabularies and its recipe."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -31,6 +32,14 @@ class TaskModel:
         from rnnzoo.training import recipe_module
 
         return recipe_module(self.task).evaluate(self.folder, data_dir, split)
+
+    def export(self, base: str | os.PathLike, version: Optional[int] = None,
+               name: Optional[str] = None) -> Path:
+        """A SavedModel for TensorFlow Serving at ``base/<name>/<version>/`` (see
+        :func:`rnnzoo.serving.export`); returns the version folder."""
+        from rnnzoo.serving import export
+
+        return export(self, base, version=version, name=name)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.config.get('name', self.folder.name)!r}>"
