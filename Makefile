@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/layers.py
 	$(PY) benchmarks/generation.py
+	$(PY) benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

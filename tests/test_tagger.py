@@ -50,6 +50,21 @@ def test_character_features(char_features):
     assert ids.shape == (4, 5) and not ids[x["words"] == 0].any()
 
 
+@pytest.mark.parametrize("head", ["crf", "softmax"])
+@pytest.mark.parametrize("char_features", ["cnn", "bilstm", None])
+def test_a_sentence_is_tagged_alike_alone_and_in_a_padded_batch(char_features, head):
+    model = tagger.build({**TINY, "char_features": char_features, "head": head})
+    rng = np.random.default_rng(3)
+    _randomise(model, rng)
+    x = {k: v for k, v in _inputs(rng, n=6, steps=7).items() if k in model.input}
+    batch = np.asarray(model(x))
+    for row in range(6):
+        length = int((x["words"][row] != 0).sum())
+        alone = {k: v[row:row + 1, :length] for k, v in x.items()}
+        np.testing.assert_allclose(np.asarray(model(alone))[0], batch[row, :length],
+                                   rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("cell,char_features,head", [("lstm", "bilstm", "crf"),
                                                      ("gru", "cnn", "softmax")])
 def test_explicit_model_converts_to_builtin(cell, char_features, head):

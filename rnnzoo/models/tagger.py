@@ -78,7 +78,10 @@ class FoldWords(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class UnfoldWords(keras.layers.Layer):
-    """[word vectors (B·T, H), word ids (B, T)] → (B, T, H): back from :class:`FoldWords`."""
+    """[word vectors (B·T, H), word ids (B, T)] → (B, T, H): back from :class:`FoldWords`,
+    masked where the word id is 0. (Without a mask, ``Concatenate`` with the word embeddings
+    would unmask the padding, and the BiLSTM would read it: a sentence's tags then depended
+    on the length of the longest sentence in its batch.)"""
 
     def call(self, inputs):
         vectors, word_ids = inputs
@@ -86,7 +89,7 @@ class UnfoldWords(keras.layers.Layer):
         return ops.reshape(vectors, (shape[0], shape[1], -1))
 
     def compute_mask(self, inputs, mask=None):
-        return None
+        return ops.not_equal(inputs[1], 0)
 
     def compute_output_shape(self, input_shape):
         vectors, word_ids = input_shape
@@ -96,7 +99,7 @@ class UnfoldWords(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class CharMaxPool(keras.layers.Layer):
     """[features (B, T, C, F), char ids (B, T, C)] → (B, T, F): max over each word's present
-    characters (zeros for a word without any)."""
+    characters (zeros for a word without any), masked where a word has no characters."""
 
     def call(self, inputs):
         features, char_ids = inputs
@@ -106,7 +109,7 @@ class CharMaxPool(keras.layers.Layer):
         return ops.where(ops.any(present, axis=2), pooled, ops.zeros_like(pooled))
 
     def compute_mask(self, inputs, mask=None):
-        return None
+        return ops.any(ops.not_equal(inputs[1], 0), axis=2)
 
     def compute_output_shape(self, input_shape):
         features = input_shape[0]
