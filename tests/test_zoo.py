@@ -225,3 +225,52 @@ def test_a_resumed_run_ships_its_best_epoch_even_from_before_the_resume(zoo, dat
     for a, b in zip(shipped, epoch_one):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, b) for a, b in zip(shipped, last))
+
+
+def test_every_shipped_model_travels_in_the_wheel_and_is_recipe_trained():
+    import configparser
+
+    from rnnzoo.training.recipe import validate_recipe
+
+    root = Path(__file__).resolve().parents[1]
+    parser = configparser.ConfigParser()
+    parser.read(root / "setup.cfg")
+    listed = set(parser["options.data_files"])
+    for folder in (root / "saved_models").iterdir():
+        if (folder / "manifest.json").is_file():
+            assert f"share/rnnzoo/saved_models/{folder.name}" in listed, folder.name
+            recipe = load_recipe(root / "zoo_configs" / f"{folder.name}.yaml")
+            shipped = yaml.safe_load((folder / "config.yaml").read_text())
+            assert (shipped["task"], shipped["seed"], validate_recipe(shipped)["target"]) == \
+                (recipe["task"], recipe["seed"], recipe["target"]), folder.name
+            for section in ("model", "data", "vocabulary", "training"):
+                assert {k: shipped[section].get(k) for k in recipe[section]} == recipe[section], \
+                    (folder.name, section)
+
+
+@pytest.mark.parametrize("target, metrics, line", [
+    ({"metric": "perplexity", "at_most": 100}, {"test": {"perplexity": 93.24}},
+     "test perplexity ≤ 100: met (93.24)"),
+    ({"metric": "f1", "at_least": 0.6, "reference": "seqeval"}, {"test": {"f1": 0.5647}},
+     "test f1 ≥ 0.6: missed (0.5647); seqeval"),
+    ({"split": "valid", "metric": "bleu", "at_least": 20}, {"test": {}},
+     "valid bleu ≥ 20: not measured"),
+])
+def test_target_line(target, metrics, line):
+    from rnnzoo.zoo.cards import target_line
+
+    assert target_line({"target": target}, metrics) == line
+
+
+@pytest.mark.parametrize("target, message", [
+    ({"metric": "f1"}, "target: give exactly one of at_most and at_least"),
+    ({"metric": "f1", "at_most": 1, "at_least": 0}, "give exactly one"),
+    ({"metric": "f1", "at_most": "high"}, "target.at_most"),
+    ({"at_most": 1}, "target.metric"),
+])
+def test_bad_targets_name_the_problem(target, message):
+    from rnnzoo.models.config import ConfigError
+    from rnnzoo.training.recipe import validate_recipe
+
+    with pytest.raises(ConfigError, match=message):
+        validate_recipe({**RECIPE, "target": target})
