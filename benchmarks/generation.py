@@ -27,6 +27,7 @@ import tensorflow as tf  # noqa: E402
 from rnnzoo.models import language_model  # noqa: E402
 from rnnzoo.models.sampling import Generator  # noqa: E402
 from rnnzoo.zoo.cards import cpu_name  # noqa: E402
+from report import emit  # noqa: E402
 
 LENGTHS = (200, 400)
 TARGET = 2.2
@@ -66,10 +67,7 @@ def main() -> None:
         verdict = "met" if ratio <= TARGET else "NOT met"
         lines.append(f"| {cell} | {times[200]:.3f} | {times[400]:.3f} | {400 / times[400]:.0f} | "
                      f"{ratio:.2f} | {verdict} |")
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

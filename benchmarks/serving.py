@@ -29,6 +29,7 @@ import rnnzoo  # noqa: E402
 from rnnzoo.serving import example_requests  # noqa: E402
 from rnnzoo.serving.signatures import DEFAULT_SAMPLING  # noqa: E402
 from rnnzoo.zoo.cards import cpu_name  # noqa: E402
+from report import emit  # noqa: E402
 
 BATCH = 32
 
@@ -92,10 +93,7 @@ def main() -> None:
             lines.append(f"| {name} | {s['p50']:.1f} | {s['p95']:.1f} | {loc['p50']:.1f} | "
                          f"{loc['p95']:.1f} | {s['throughput']:.1f} | {loc['throughput']:.1f} |")
             print(lines[-1], file=sys.stderr)
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":
