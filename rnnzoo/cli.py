@@ -121,6 +121,82 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
                                       top_k=top_k, top_p=top_p, seed=seed))
 
 
+def _lines(text: str) -> list[str]:
+    """TEXT, or the lines of stdin for '-'."""
+    return [line.rstrip("\n") for line in sys.stdin] if text == "-" else [text]
+
+
+def _task(name: str, task: str):
+    from rnnzoo.zoo import load
+
+    model = load(name)
+    if model.task != task:
+        raise click.UsageError(f"{name} is a {model.task} model, not a {task} model")
+    return model
+
+
+@main.command()
+@click.argument("name")
+@click.argument("text")
+@click.option("--entities", is_flag=True, help="Print the entity spans instead of the tags.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object a line).")
+def tag(name: str, text: str, entities: bool, as_json: bool) -> None:
+    """Tag TEXT (tokens split on white space; '-' reads sentences from stdin, one a line).
+
+    Example: rnnzoo tag bilstm-crf-pos "Mary works for Google in London ."
+    """
+    model = _task(name, "tagger")
+    for sentence in _lines(text):
+        if not sentence.split():
+            click.echo("[]" if as_json else "")
+            continue
+        if entities:
+            spans = model.entities(sentence)
+            click.echo(json.dumps([dict(zip(("text", "type", "start", "end"), s)) for s in spans])
+                       if as_json else "  ".join(f"{t} ({kind})" for t, kind, _, _ in spans))
+        else:
+            pairs = model.tag(sentence)
+            click.echo(json.dumps([{"token": t, "tag": g} for t, g in pairs]) if as_json
+                       else " ".join(f"{t}/{g}" for t, g in pairs))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("text")
+@click.option("--beam-size", type=click.IntRange(1), help="Beam width (default: the model's).")
+def translate(name: str, text: str, beam_size: int | None) -> None:
+    """Translate TEXT ('-' reads sources from stdin, one a line).
+
+    Example: rnnzoo translate lstm-seq2seq-en-es "In the beginning God created the heaven."
+    """
+    model = _task(name, "seq2seq")
+    for line in model.translate(_lines(text), beam_size=beam_size):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON with every class probability.")
+def classify(name: str, text: str, as_json: bool) -> None:
+    """Classify TEXT ('-' reads texts from stdin, one a line).
+
+    Example: rnnzoo classify bilstm-spam "Win a free cruise, click here now"
+    """
+    model = _task(name, "classifier")
+    texts = _lines(text)
+    if not texts:
+        return
+    labels = model.classify(texts)
+    probabilities = model.probabilities(texts)
+    for (label, probability), row in zip(labels, probabilities):
+        if as_json:
+            click.echo(json.dumps({"label": label, "probability": probability,
+                                   "probabilities": dict(zip(model.labels, map(float, row)))}))
+        else:
+            click.echo(f"{label}\t{probability:.4f}")
+
+
 @main.command()
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),

@@ -1,9 +1,11 @@
-"""The console entry point answers --version and --help."""
+"""The console entry point: --version, --help, and the task commands."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import rnnzoo
@@ -27,3 +29,42 @@ def test_console_script_is_installed():
     result = subprocess.run([str(bindir / "rnnzoo"), "--version"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert rnnzoo.__version__ in result.stdout
+
+
+def run(*args, stdin=None):
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+def test_tag_translate_classify_answer_as_the_task_objects():
+    import rnnzoo
+
+    tagged = run("tag", "bilstm-crf-pos", "Mary works for Google in London .")
+    assert tagged.exit_code == 0, tagged.output
+    expected = rnnzoo.load("bilstm-crf-pos").tag("Mary works for Google in London .")
+    assert tagged.output.strip() == " ".join(f"{t}/{g}" for t, g in expected)
+    spans = run("tag", "bilstm-crf-ner", "-", "--entities", "--json",
+                stdin="Mary works for Google in London .\n\n")
+    lines = spans.output.strip().split("\n")
+    assert [json.loads(line) for line in lines][1] == []
+    assert json.loads(lines[0]) == [
+        {"text": t, "type": k, "start": a, "end": b}
+        for t, k, a, b in rnnzoo.load("bilstm-crf-ner").entities("Mary works for Google in London .")]
+    sources = "In the beginning God created the heaven.\nAnd God said, Let there be light.\n"
+    translated = run("translate", "lstm-seq2seq-en-es", "-", "--beam-size", "2", stdin=sources)
+    assert translated.output.splitlines() == rnnzoo.load("lstm-seq2seq-en-es").translate(
+        sources.splitlines(), beam_size=2)
+    classified = run("classify", "bilstm-spam", "Win a free cruise now", "--json")
+    answer = json.loads(classified.output)
+    label, probability = rnnzoo.load("bilstm-spam").classify("Win a free cruise now")
+    assert (answer["label"], answer["probability"]) == (label, probability)
+    assert abs(sum(answer["probabilities"].values()) - 1) < 1e-5
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("tag", "bilstm-spam", "hello"), 2, "bilstm-spam is a classifier model, not a tagger"),
+    (("classify", "no-such-model", "hi"), 1, "rnnzoo: error:"),
+    (("translate", "lstm-seq2seq-en-es", "x", "--beam-size", "0"), 2, "--beam-size"),
+])
+def test_task_commands_refuse_bad_input(args, code, message):
+    result = run(*args)
+    assert result.exit_code == code and message in result.output, result.output
