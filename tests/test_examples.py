@@ -14,3 +14,27 @@ def test_vanishing_gradients_plot_is_written(tmp_path):
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 10_000
+
+
+def test_demo_shows_every_shipped_model_at_its_job(capsys):
+    import importlib.util
+
+    import rnnzoo
+
+    spec = importlib.util.spec_from_file_location("demo", ROOT / "examples" / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    names = rnnzoo.list_models()
+    assert {"lstm-lm", "gru-lm", "rnn-lm", "bilstm-crf-pos", "bilstm-crf-ner",
+            "lstm-seq2seq-en-es", "bilstm-spam"} <= set(names)
+    for name in names:
+        demo.show(name)
+        shown = capsys.readouterr().out.splitlines()
+        assert shown[0].startswith(f"  {name} (") and "test {" in shown[0], shown
+        answer = "\n".join(shown[1:]).strip()
+        task = rnnzoo.info(name)["task"]
+        assert answer, name
+        if task == "tagger":
+            assert answer.count("/") == len("Mary works for Google in London .".split()), answer
+        if task == "classifier":
+            assert answer.startswith("('spam'") or answer.startswith("('ham'"), answer

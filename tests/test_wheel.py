@@ -46,3 +46,10 @@ def test_wheel_in_a_fresh_venv_loads_the_shipped_models(tmp_path):
     assert report["names"] == rnnzoo.list_models()
     for name, text in report["outputs"].items():
         assert isinstance(text, str) and text, name
+    issue_line = ('import rnnzoo; print(rnnzoo.load("lstm-lm").generate("the company said", '
+                  'max_tokens=20, seed=0))')
+    printed = subprocess.run([str(python), "-c", issue_line], cwd=away, capture_output=True,
+                             text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert printed.returncode == 0, printed.stderr[-3000:]
+    assert printed.stdout.strip() == report["outputs"]["lstm-lm"].strip()
+    assert len(printed.stdout.split()) >= 5
