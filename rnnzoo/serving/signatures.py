@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnnzoo.data.vocab import EOS, UNK_ID
+from rnnzoo.data.vocab import BOS, EOS, PAD, UNK, UNK_ID
 from rnnzoo.models import seq2seq
 from rnnzoo.models.decoding import beam_search, greedy_decode
 from rnnzoo.models.sampling import Generator
@@ -200,9 +200,8 @@ class TranslatorModule(tf.Module):
         self.source_layer = task.source.layer
         self.target_inverse_layer = task.target.inverse_layer
         self._source = task.source
-        self._target = task.target
         self._cfg = seq2seq.validate_config(task.config["model"])
-        self._skip = tf.constant([t for t in ("<pad>", "<unk>", "<bos>", "<eos>")])
+        self._skip = tf.constant([PAD, UNK, BOS, EOS])
 
     def _source_ids(self, texts: tf.Tensor) -> tf.Tensor:
         ids = _ids(self._source, text_ops.joined_words_and_punctuation(texts))
