@@ -187,9 +187,8 @@ def classify(name: str, text: str, as_json: bool) -> None:
     texts = _lines(text)
     if not texts:
         return
-    labels = model.classify(texts)
-    probabilities = model.probabilities(texts)
-    for (label, probability), row in zip(labels, probabilities):
+    for row in model.probabilities(texts):
+        label, probability = model.labels[int(row.argmax())], float(row.max())
         if as_json:
             click.echo(json.dumps({"label": label, "probability": probability,
                                    "probabilities": dict(zip(model.labels, map(float, row)))}))

@@ -248,15 +248,16 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                     "eos_id": target_vocab.eos_id}
     seq2seq.validate_config(model_config)
 
+    encoded = {split: encode(splits[split], source_vocab, target_vocab)
+               for split in ("train", "valid")}
+
     def dataset(split: str, seed: Optional[int]) -> tf.data.Dataset:
-        return teacher_forcing_dataset(*encode(splits[split], source_vocab, target_vocab),
-                                       training["batch_size"], target_vocab.bos_id,
-                                       target_vocab.eos_id, seed)
+        return teacher_forcing_dataset(*encoded[split], training["batch_size"],
+                                       target_vocab.bos_id, target_vocab.eos_id, seed)
 
     def new_model() -> keras.Model:
         model = seq2seq.build(model_config)
-        seq2seq.set_output_prior(model, target_counts(encode(splits["train"], source_vocab,
-                                                             target_vocab)[1], target_vocab))
+        seq2seq.set_output_prior(model, target_counts(encoded["train"][1], target_vocab))
         return seq2seq.compile_for_training(model, training["learning_rate"],
                                             training["clipnorm"])
 
