@@ -81,21 +81,28 @@ def info_command(name: str, as_json: bool) -> None:
 @main.command()
 @click.argument("name_or_path")
 @click.option("--split", default="test", show_default=True, help="Split of the recipe's corpus.")
+@click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False),
+              help="Evaluate on this file (the task's format, see finetune) instead of a split.")
 @click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
               help="Folder holding the corpora (default: $RNNZOO_DATA).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def evaluate(name_or_path: str, split: str, data_dir: str | None, as_json: bool) -> None:
-    """Evaluate a zoo model or a trained folder on a split of its corpus.
+def evaluate(name_or_path: str, split: str, data_file: str | None, data_dir: str | None,
+             as_json: bool) -> None:
+    """Evaluate a zoo model or a trained folder on a split of its corpus, or on a file.
 
-    Example: rnnzoo evaluate rnn-lm --split test --data-dir ../shared/data
+    Example: rnnzoo evaluate gru-lm --data tests/data/finetune/persuasion_ch1.txt
     """
     from rnnzoo.training import recipe_module
+    from rnnzoo.training.datafiles import for_files
     from rnnzoo.zoo.registry import read_config, resolve
 
     folder = resolve(name_or_path)
     config = read_config(folder)
-    metrics = recipe_module(config["task"]).evaluate(folder, data_dir, split)
-    _print({"model": config["name"], "split": split, **metrics}, as_json)
+    data = for_files(config["data"], test=data_file) if data_file else None
+    split = "test" if data_file else split
+    metrics = recipe_module(config["task"]).evaluate(folder, data_dir, split, data=data)
+    where = {"data": str(data_file)} if data_file else {"split": split}
+    _print({"model": config["name"], **where, **metrics}, as_json)
 
 
 @main.command()
@@ -196,6 +203,33 @@ def classify(name: str, text: str, as_json: bool) -> None:
             click.echo(f"{label}\t{probability:.4f}")
 
 
+def run_options(command):
+    """The runtime options of ``train``, ``finetune`` and ``tune``."""
+    from rnnzoo.training.options import STRATEGIES
+
+    options = [
+        click.option("--strategy", type=click.Choice(STRATEGIES),
+                     help="tf.distribute: 'mirrored' (the local devices) or 'multi-worker' "
+                          "(the cluster in TF_CONFIG)."),
+        click.option("--mixed-precision", is_flag=True,
+                     help="Compute in bfloat16 on a CPU, float16 on a GPU; float32 variables."),
+        click.option("--jit", is_flag=True, help="XLA-compile the training step."),
+        click.option("--verbose", type=click.IntRange(0, 2), default=1, show_default=True,
+                     help="0: silent, 1: progress bar, 2: one line per epoch (for logs)."),
+        click.option("--no-tensorboard", is_flag=True, help="Do not write OUT/logs."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _options(strategy, mixed_precision, jit, verbose, no_tensorboard):
+    from rnnzoo.training.options import RunOptions
+
+    return RunOptions(strategy=strategy, mixed_precision=mixed_precision, jit=jit,
+                      verbose=verbose, tensorboard=not no_tensorboard)
+
+
 @main.command()
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
@@ -203,16 +237,64 @@ def classify(name: str, text: str, as_json: bool) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for checkpoints, the trained model, vocabulary and metrics.")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
-def train(config: str, data_dir: str | None, out_dir: str, resume: bool) -> None:
+@run_options
+def train(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtime) -> None:
     """Train a recipe (a zoo config) into OUT.
 
-    Example: rnnzoo train zoo_configs/gru-lm.yaml --data-dir ../shared/data --out runs/gru-lm
+    Example: rnnzoo train tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tiny
     """
     from rnnzoo.training import recipe_module
     from rnnzoo.training.recipe import load_recipe
 
     recipe = load_recipe(config)
-    metrics = recipe_module(recipe["task"]).train(recipe, data_dir, out_dir, resume=resume)
+    metrics = recipe_module(recipe["task"]).train(recipe, data_dir, out_dir, resume=resume,
+                                                  options=_options(**runtime))
+    click.echo(json.dumps(metrics, indent=2))
+
+
+@main.command()
+@click.argument("name_or_path")
+@click.option("--data", "train_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Training file: text (language models), .conllu or IOB2 (taggers), TSV "
+                   "source/target (translators), .csv or .jsonl text/label (classifiers).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Run folder: checkpoints, logs, model, history.json, learning_curves.png.")
+@click.option("--valid", "valid_file", type=click.Path(exists=True, dir_okay=False),
+              help="Validation file (default: hold out --valid-fraction of --data).")
+@click.option("--test", "test_file", type=click.Path(exists=True, dir_okay=False),
+              help="Test file, scored at the end into metrics.json.")
+@click.option("--valid-fraction", default=0.1, show_default=True,
+              type=click.FloatRange(0, 0.5, min_open=True, max_open=True))
+@click.option("--epochs", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
+              help="Default: the model's recipe's.")
+@click.option("--batch-size", type=click.IntRange(1), help="Default: the model's recipe's.")
+@click.option("--extend-vocab", is_flag=True,
+              help="Add the data's new words (tags, labels) to the vocabulary; else they are "
+                   "unknown (new tags or labels: an error).")
+@click.option("--set", "settings", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a training or vocabulary key, e.g. training.bptt=40.")
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
+@run_options
+def finetune(name_or_path: str, train_file: str, out_dir: str, valid_file: str | None,
+             test_file: str | None, valid_fraction: float, epochs: int,
+             learning_rate: float | None, batch_size: int | None, extend_vocab: bool,
+             settings: tuple[str, ...], resume: bool, **runtime) -> None:
+    """Fine-tune a zoo model (or a trained folder) on your data into OUT.
+
+    Example: rnnzoo finetune rnn-lm --data tests/data/finetune/persuasion_ch1.txt --out /tmp/rnnzoo-ft --epochs 1 --set training.bptt=50
+    """
+    from rnnzoo.zoo.finetune import finetune as finetune_model, parse_settings
+
+    try:
+        overrides = parse_settings(list(settings))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--set") from None
+    metrics = finetune_model(
+        name_or_path, train_file, out_dir, resume=resume, options=_options(**runtime),
+        valid=valid_file, test=test_file, valid_fraction=valid_fraction, epochs=epochs,
+        learning_rate=learning_rate, batch_size=batch_size, extend_vocab=extend_vocab,
+        settings=overrides)
     click.echo(json.dumps(metrics, indent=2))
 
 

@@ -1,4 +1,5 @@
-"""Figures: the attention of a translation as a heatmap (matplotlib, Agg canvas, no display)."""
+"""Figures (matplotlib, Agg canvas, no display): the attention of a translation as a heatmap, and
+a run's learning curves."""
 
 from __future__ import annotations
 
@@ -39,3 +40,29 @@ def save_attention_heatmap(weights, source_tokens: Sequence[str], target_tokens:
     path = Path(path)
     figure.savefig(path, format="png", dpi=100)
     return path
+
+
+def save_learning_curves(history: dict[str, Sequence[float]], path: str | Path) -> Path:
+    """Writes a PNG of a run's per-epoch history: one panel per quantity (``loss`` beside
+    ``val_loss``, ``accuracy`` beside ``val_accuracy``, ...), epochs 1, 2, ... across."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    names = sorted({key.removeprefix("val_") for key in history
+                    if key not in ("epoch_seconds", "learning_rate") and history[key]})
+    if not names:
+        raise ValueError("save_learning_curves: the history holds no per-epoch values")
+    figure = Figure(figsize=(4.0 * len(names), 3.2))
+    FigureCanvasAgg(figure)
+    for index, name in enumerate(names, start=1):
+        axes = figure.add_subplot(1, len(names), index)
+        for key in (name, f"val_{name}"):
+            values = history.get(key) or []
+            if values:
+                axes.plot(range(1, len(values) + 1), values, marker="o", label=key)
+        axes.set_xlabel("epoch")
+        axes.set_title(name)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    return Path(path)

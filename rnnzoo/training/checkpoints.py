@@ -14,9 +14,11 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import keras
+
+from rnnzoo.training.options import is_chief
 
 MODEL_FILE = "checkpoint.keras"  # the single model file of runs written before numbered files
 STATE_FILE = "checkpoint.json"
@@ -43,7 +45,7 @@ def write_json(path: Path, data) -> None:
 
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves model, optimizer and history (with each epoch's seconds) after every epoch,
-    atomically; and ``best.weights.h5`` whenever ``monitor`` reaches its best value of the whole
+    atomically (in a multi-worker cluster, the chief only); and ``best.weights.h5`` whenever ``monitor`` reaches its best value of the whole
     history, resumed epochs included (what the run's final model is made of)."""
 
     def __init__(self, directory: str | os.PathLike, history: Optional[dict] = None,
@@ -62,6 +64,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         logs = {**(logs or {}), "epoch_seconds": time.perf_counter() - self._started}
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
+        if not is_chief():
+            return
         values = self.history.get(self.monitor, [])
         if values and values[-1] == self.best(values):
             atomic_write(self.directory / BEST_FILE, self.model.save_weights)
@@ -74,8 +78,37 @@ class EpochCheckpoint(keras.callbacks.Callback):
                 old.unlink()
 
 
-def load_checkpoint(directory: str | os.PathLike) -> tuple[keras.Model, int, dict]:
-    """The model (with optimizer state), the number of epochs done and the history so far."""
+class CheckpointMismatchError(ValueError):
+    """A checkpoint holds a model of another architecture than the recipe builds."""
+
+
+def architecture(model: keras.Model) -> list[str]:
+    """What a checkpoint must share with the recipe's model to continue it: input shapes, layer
+    classes and weight shapes (not names: Keras numbers unnamed layers per process)."""
+    return ([f"input shape {tuple(x.shape)}" for x in model.inputs]
+            + [f"layer {type(layer).__name__}" for layer in model.layers]
+            + [f"weight shape {tuple(w.shape)}" for w in model.weights])
+
+
+def check_architecture(model: keras.Model, expected: keras.Model, where: Path) -> None:
+    """Raises :class:`CheckpointMismatchError` unless ``model`` has ``expected``'s architecture."""
+    found, wanted = architecture(model), architecture(expected)
+    if found == wanted:
+        return
+    first = next(((a, b) for a, b in zip(found, wanted) if a != b), None)
+    detail = (f"{first[0]} in the checkpoint, {first[1]} in the recipe's model" if first else
+              f"{len(found)} inputs, layers and weights in the checkpoint, {len(wanted)} in the "
+              "recipe's model")
+    raise CheckpointMismatchError(
+        f"{where}: the checkpoint holds another architecture than the recipe ({detail}); "
+        "resume with the recipe that started this run, or choose another --out")
+
+
+def load_checkpoint(directory: str | os.PathLike, expected: Optional[Callable[[], keras.Model]]
+                    = None) -> tuple[keras.Model, int, dict]:
+    """The model (with optimizer state), the number of epochs done and the history so far;
+    with ``expected`` (the recipe's model builder), a checkpoint of another architecture is a
+    :class:`CheckpointMismatchError`."""
     directory = Path(directory)
     state_path = directory / STATE_FILE
     if not state_path.exists():
@@ -86,4 +119,6 @@ def load_checkpoint(directory: str | os.PathLike) -> tuple[keras.Model, int, dic
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: named by {state_path} but missing")
     model = keras.saving.load_model(model_path, safe_mode=True)
+    if expected is not None:
+        check_architecture(model, expected(), model_path)
     return model, int(state["epochs_done"]), state.get("history", {})

@@ -34,15 +34,20 @@ import tensorflow as tf
 
 from rnnzoo.data.batching import bucket_batch
 from rnnzoo.data.corpora import data_file
-from rnnzoo.data.documents import Document, read_spamassassin
+from rnnzoo.data.documents import (
+    Document, read_csv_documents, read_jsonl_documents, read_spamassassin,
+)
 from rnnzoo.data.files import iter_lines
 from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.metrics import accuracy, macro_f1
 from rnnzoo.models import classifier
 from rnnzoo.models.config import Field, validate
 from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
+from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    finish, open_run, read_config, sections, start_model, write_config,
+    callbacks as run_callbacks, finish, open_run, read_config, sections, start_model, vocabulary,
+    write_config,
 )
 
 logger = logging.getLogger(__name__)
@@ -55,6 +60,7 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 DATA_SCHEMA = {
     "folder": Field(str, default="spam_assassin/package/data"),
+    "files": FILES_FIELD,
     "test_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
     "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
     "max_tokens": Field(int, default=256, low=1),
@@ -110,10 +116,27 @@ def stratified_split(labels: Sequence[str], test_fraction: float, valid_fraction
     return {name: sorted(indices) for name, indices in split.items()}
 
 
+def read_documents_file(path: Path, data: dict) -> list[Document]:
+    """A user's labelled texts (CSV or JSONL), each text's tokens joined by spaces and cut to
+    ``max_tokens`` as the recipe's e-mails are."""
+    if path.suffix == ".csv":
+        documents = read_csv_documents(path)
+    elif path.suffix in (".jsonl", ".json"):
+        documents = read_jsonl_documents(path)
+    else:
+        raise ValueError(f"{path}: give a .csv (columns text and label) or a .jsonl file "
+                         "(keys text and label)")
+    return [Document(" ".join(tokenize(d.text, data["lowercase"])[: data["max_tokens"]]),
+                     d.label) for d in documents]
+
+
 def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike],
                   seed: int) -> dict[str, list[Document]]:
     """train / valid / test e-mails, each a :class:`Document` whose text is its tokens joined by
-    spaces, cut to ``max_tokens``."""
+    spaces, cut to ``max_tokens``; or the documents of ``data.files``, likewise."""
+    if data["files"]:
+        return file_splits(data["files"], lambda path: read_documents_file(path, data), seed,
+                           hold_out)
     emails = read_spamassassin(data_file(data["folder"], data_dir), with_subject=data["subject"])
     heads = [tokenize(e.text, data["lowercase"])[: data["max_tokens"]] for e in emails]
     tokens, labels = unique_documents(heads, [e.label for e in emails])
@@ -149,16 +172,31 @@ def read_labels(path: Path) -> list[str]:
     return [line for _, line in iter_lines(path)]
 
 
+def class_labels(documents: list[Document], init: Optional[dict]) -> list[str]:
+    """The classes: those of the training documents, sorted; or, starting from a trained model
+    (``init``), its classes, with new ones appended when ``init.extend_vocab`` (else an error)."""
+    labels = sorted({d.label for d in documents})
+    if not init:
+        return labels
+    known = read_labels(Path(init["from"]) / LABELS)
+    new = [label for label in labels if label not in known]
+    if new and not init.get("extend_vocab"):
+        raise ValueError(f"the training data has labels the model does not know: {new} "
+                         f"(it knows {known}; pass --extend-vocab to add them)")
+    return known + new
+
+
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
-          resume: bool = False) -> dict:
+          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's classifier into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
 
     splits = corpus_splits(data, data_dir, recipe["seed"])
-    vocab = Vocabulary.build((t for d in splits["train"] for t in d.text.split(" ")), "word",
-                             specials=(), **vocab_cfg)
-    labels = sorted({d.label for d in splits["train"]})
+    vocab = vocabulary(recipe["init"], "vocab.txt", Vocabulary.build(
+        (t for d in splits["train"] for t in d.text.split(" ")), "word", specials=(),
+        **vocab_cfg))
+    labels = class_labels(splits["train"], recipe["init"])
     model_config = {**recipe["model"], "vocab_size": len(vocab), "num_classes": len(labels)}
 
     def batches(split: str, seed: Optional[int]) -> tf.data.Dataset:
@@ -168,20 +206,21 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
         classifier.compile_for_training(classifier.build(model_config),
-                                        training["learning_rate"])))
+                                        training["learning_rate"])), recipe["init"], options)
     callbacks = [
+        *run_callbacks(out, options),
         keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
     model.fit(batches("train", recipe["seed"]), validation_data=batches("valid", None),
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
-              shuffle=False, verbose=2)
+              shuffle=False, verbose=options.verbose)
 
     vocab.save(out / "vocab.txt")
     (out / LABELS).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
-    write_config(out, {**recipe, "model": model_config})
+    write_config(out, {**recipe, "model": model_config, "data": data})
     return finish(out, model, lambda: classifier.build(model_config), evaluate, data_dir,
-                  callbacks[-1].history)
+                  callbacks[-1].history, data)
 
 
 def predict(model: keras.Model, ids: list[np.ndarray], batch_size: int) -> np.ndarray:
@@ -195,18 +234,26 @@ def predict(model: keras.Model, ids: list[np.ndarray], batch_size: int) -> np.nd
     return predicted
 
 
-def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
-    """Accuracy and macro-F1 of a trained run on a split of its e-mails."""
+def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test",
+             data: Optional[dict] = None) -> dict:
+    """Accuracy and macro-F1 of a trained run on a split of its e-mails (or of ``data``, a
+    data section in its place)."""
     run = Path(run_dir)
     recipe = read_config(run)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; one of {list(SPLITS)}")
-    data = validate(recipe["data"], DATA_SCHEMA, "data")
-    documents = corpus_splits(data, data_dir, recipe["seed"])[split]
+    data = validate(data or recipe["data"], DATA_SCHEMA, "data")
+    splits = corpus_splits(data, data_dir, recipe["seed"])
+    if split not in splits:
+        raise ValueError(f"no {split} split: the data give {sorted(splits)}")
+    documents = splits[split]
     vocab = Vocabulary.load(run / "vocab.txt", "word")
     labels = read_labels(run / LABELS)
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
+    unknown = sorted({d.label for d in documents} - set(labels))
+    if unknown:
+        raise ValueError(f"labels the model does not know: {unknown} (it knows {labels})")
     ids, gold = encode(documents, vocab, labels)
     predicted = predict(model, ids, training["eval_batch_size"])
     names = [labels[i] for i in predicted]

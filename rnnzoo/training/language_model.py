@@ -13,20 +13,25 @@ import numpy as np
 import tensorflow as tf
 
 from rnnzoo.data.corpora import austen, penn_treebank
+from rnnzoo.data.files import read_text
 from rnnzoo.data.text import lm_windows, stream_tokens
 from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.models import language_model
 from rnnzoo.models.config import Field, validate
 from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out_tail
+from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    finish, open_run, read_config, sections, start_model, write_config,
+    callbacks as run_callbacks, finish, open_run, read_config, sections, start_model, vocabulary,
+    write_config,
 )
 
 logger = logging.getLogger(__name__)
 
 DATA_SCHEMA = {
-    "corpus": Field(str, choices=("ptb", "austen")),
+    "corpus": Field(str, default=None, nullable=True, choices=("ptb", "austen")),
+    "files": FILES_FIELD,
     "test": Field(str, default="PERSUASION"),
     "valid_fraction": Field(float, default=0.05, low=0.0, high=0.5),
 }
@@ -46,8 +51,12 @@ TRAINING_SCHEMA = {
 }
 
 
-def corpus_splits(data: dict, data_dir: Optional[str]) -> dict[str, str]:
-    """train / valid / test text of the recipe's corpus."""
+def corpus_splits(data: dict, data_dir: Optional[str], seed: int = 0) -> dict[str, str]:
+    """train / valid / test text of the recipe's corpus, or of its ``files``."""
+    if data["files"]:
+        return file_splits(data["files"], read_text, seed, hold_out_tail)
+    if data["corpus"] is None:
+        raise ValueError("data: give a corpus (ptb or austen) or files")
     if data["corpus"] == "ptb":
         return penn_treebank()
     novels = austen(data_dir)
@@ -100,21 +109,27 @@ def stream_nll(model_config: dict, weights: list, ids: np.ndarray, bptt: int) ->
 def stream_metrics(level: str, total: float, count: int) -> dict:
     """Bits per character (char) or perplexity (word) of a summed NLL over ``count`` tokens."""
     if level == "char":
-        return {"bits_per_char": bits_per_char(total, count), "nll": total / count, "tokens": count}
+        return {"bits_per_char": bits_per_char(total, count),
+                "perplexity": perplexity(total, count), "nll": total / count, "tokens": count}
     return {"perplexity": perplexity(total, count), "nll": total / count, "tokens": count}
 
 
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
-          resume: bool = False) -> dict:
+          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's language model into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     level = recipe["model"].get("level", "word")
+    if options.strategy is not None:
+        raise ValueError(f"--strategy {options.strategy}: a language model is trained by "
+                         "truncated BPTT with each lane's state carried across batches, which "
+                         "splitting a batch between replicas would break; train it on one device")
 
-    splits = corpus_splits(data, data_dir)
+    splits = corpus_splits(data, data_dir, recipe["seed"])
     tokens = {name: tokens_of(text, level) for name, text in splits.items()}
     specials = (EOS,) if level == "word" else ()
-    vocab = Vocabulary.build(tokens["train"], level, specials=specials, **vocab_cfg)
+    vocab = vocabulary(recipe["init"], "vocab.txt",
+                       Vocabulary.build(tokens["train"], level, specials=specials, **vocab_cfg))
     ids = {name: vocab.ids(toks) for name, toks in tokens.items()}
     model_config = {**recipe["model"], "vocab_size": len(vocab)}
 
@@ -127,8 +142,9 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
         language_model.compile_for_training(
             language_model.build(model_config, batch_size=batch, stateful=True),
-            training["learning_rate"], training["clipnorm"])))
+            training["learning_rate"], training["clipnorm"])), recipe["init"], options)
     callbacks = [
+        *run_callbacks(out, options),
         ResetStates(),
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
                                           min_lr=1e-5),
@@ -136,21 +152,25 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
         EpochCheckpoint(checkpoints, history),
     ]
     model.fit(train_ds, validation_data=valid_ds, epochs=training["epochs"],
-              initial_epoch=initial_epoch, callbacks=callbacks, verbose=2)
+              initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
+              verbose=options.verbose)
 
     vocab.save(out / "vocab.txt")
-    write_config(out, {**recipe, "model": model_config})
+    write_config(out, {**recipe, "model": model_config, "data": data})
     return finish(out, model, lambda: language_model.build(model_config), evaluate, data_dir,
-                  callbacks[-1].history)
+                  callbacks[-1].history, data)
 
 
-def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
-    """Perplexity (word) or bits per character (char) of a trained run on a split of its
-    corpus, every token scored with the state carried (one lane)."""
+def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test",
+             data: Optional[dict] = None) -> dict:
+    """Perplexity (word) or bits per character and per-character perplexity (char) of a
+    trained run on a split of its corpus (or of ``data``, a data section in its place), every
+    token scored with the state carried (one lane)."""
     run = Path(run_dir)
     recipe = read_config(run)
     level = recipe["model"].get("level", "word")
-    splits = corpus_splits(validate(recipe["data"], DATA_SCHEMA, "data"), data_dir)
+    splits = corpus_splits(validate(data or recipe["data"], DATA_SCHEMA, "data"), data_dir,
+                           recipe.get("seed", 0))
     if split not in splits:
         raise ValueError(f"unknown split {split!r}; one of {sorted(splits)}")
     vocab = Vocabulary.load(run / "vocab.txt", level)

@@ -32,9 +32,18 @@ SCHEMA = {
     "vocabulary": Field(dict, default={}),
     "training": Field(dict),
     "target": Field(dict, default=None, nullable=True),
+    "init": Field(dict, default=None, nullable=True),
+    "tune": Field(dict, default=None, nullable=True),
 }
 """``target`` (optional): the figure the model is meant to reach, e.g. ``{split: test, metric:
-perplexity, at_most: 100}`` (or ``at_least``); its model card says whether it was met."""
+perplexity, at_most: 100}`` (or ``at_least``); its model card says whether it was met.
+``init`` (optional): see :data:`INIT_SCHEMA`. ``tune`` (optional): the tuner and search space
+of ``rnnzoo tune`` (:mod:`rnnzoo.training.tuning`)."""
+
+INIT_SCHEMA = {"from": Field(str), "extend_vocab": Field(bool, default=False)}
+"""``init`` (optional): the trained model folder training starts from (fine-tuning: its
+vocabularies and weights), and whether the training data's new tokens, tags or labels are
+added to that model's vocabularies (``extend_vocab``)."""
 
 TARGET_SCHEMA = {
     "split": Field(str, default="test"),
@@ -62,7 +71,20 @@ def load_recipe(path: str | os.PathLike) -> dict:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({error})") from None
-    return validate_recipe(data if data is not None else {}, path.stem)
+    recipe = validate_recipe(data if data is not None else {}, path.stem)
+    return with_files_under(recipe, path.resolve().parent)
+
+
+def with_files_under(recipe: dict, folder: Path) -> dict:
+    """The recipe with its relative ``data.files`` paths taken from ``folder`` (the recipe
+    file's), so that a recipe and its data move together."""
+    files = recipe["data"].get("files") if isinstance(recipe["data"], dict) else None
+    if not isinstance(files, dict):
+        return recipe
+    resolved = {key: str(folder / value) if key in ("train", "valid", "test")
+                and isinstance(value, str) and not Path(value).expanduser().is_absolute()
+                else value for key, value in files.items()}
+    return {**recipe, "data": {**recipe["data"], "files": resolved}}
 
 
 def validate_recipe(recipe: dict, where: str = "recipe") -> dict:
@@ -70,4 +92,6 @@ def validate_recipe(recipe: dict, where: str = "recipe") -> dict:
     recipe = validate(recipe, SCHEMA, where)
     if recipe["target"] is not None:
         recipe["target"] = check_target(recipe["target"], f"{where}.target")
+    if recipe["init"] is not None:
+        recipe["init"] = validate(recipe["init"], INIT_SCHEMA, f"{where}.init")
     return recipe

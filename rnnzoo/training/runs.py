@@ -1,4 +1,5 @@
-"""The steps every recipe shares: start (or resume) the model, and finish the run folder."""
+"""The steps every recipe shares: start (or resume) the model, from scratch or from a trained
+one (``init``: fine-tuning), the callbacks, and finish the run folder."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from typing import Callable, Optional
 import keras
 import yaml
 
-from rnnzoo.training.checkpoints import BEST_FILE, STATE_FILE, load_checkpoint, write_json
+from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.models.config import validate
-from rnnzoo.training.recipe import validate_recipe
+from rnnzoo.plots import save_learning_curves
+from rnnzoo.training.checkpoints import BEST_FILE, STATE_FILE, load_checkpoint, write_json
+from rnnzoo.training.datafiles import splits_present
+from rnnzoo.training.options import RunOptions, is_chief
+from rnnzoo.training.recipe import INIT_SCHEMA, validate_recipe
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +37,74 @@ def open_run(recipe: dict, out_dir: str | Path, resume: bool) -> tuple[dict, Pat
     return recipe, out
 
 
-def start_model(checkpoints: Path, resume: bool,
-          new_model: Callable[[], keras.Model]) -> tuple[keras.Model, int, dict]:
+def start_model(checkpoints: Path, resume: bool, new_model: Callable[[], keras.Model],
+                init: Optional[dict] = None,
+                options: RunOptions = RunOptions()) -> tuple[keras.Model, int, dict]:
     """The model to fit, the epochs already done and the history so far: from the last
-    checkpoint when resuming, else a new compiled model."""
-    if resume:
-        model, done, history = load_checkpoint(checkpoints)
-        logger.info("resuming after epoch %d", done)
-        return model, done, history
-    return new_model(), 0, {}
+    checkpoint when resuming, else a new compiled model (its weights copied from ``init``'s
+    model), built in the options' strategy scope and dtype policy."""
+    with options.model_scope(options.distribution()):
+        if resume:
+            model, done, history = load_checkpoint(checkpoints, new_model)
+            logger.info("resuming after epoch %d", done)
+        else:
+            model, done, history = new_model(), 0, {}
+            if init:
+                copy_weights(load_base(init), model)
+    if options.jit:
+        model.jit_compile = True
+    return model, done, history
+
+
+def load_base(init: dict) -> keras.Model:
+    """The trained model ``init`` names (its folder's ``model.keras``)."""
+    init = validate(init, INIT_SCHEMA, "init")
+    return keras.saving.load_model(Path(init["from"]) / "model.keras", safe_mode=True)
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Copies each weight of ``source`` into the same-named weight of ``target``; where a
+    vocabulary grew (a larger first or last axis), into the leading slice, the new rows keeping
+    their fresh initialisation. Any other difference is an error naming the weight."""
+    sources = {w.path: w for w in source.weights}
+    for weight in target.weights:
+        if weight.path not in sources:
+            continue
+        old = keras.ops.convert_to_numpy(sources[weight.path].value)
+        new = keras.ops.convert_to_numpy(weight.value).copy()
+        if old.ndim != new.ndim or any(o > n for o, n in zip(old.shape, new.shape)):
+            raise ValueError(f"cannot start {weight.path} {tuple(new.shape)} from the trained "
+                             f"model's {tuple(old.shape)}: not the same architecture")
+        new[tuple(slice(0, n) for n in old.shape)] = old
+        weight.assign(new)
+
+
+def vocabulary(init: Optional[dict], file: str, built: Vocabulary, closed: bool = False,
+               what: str = "tokens") -> Vocabulary:
+    """The vocabulary to train with: ``built`` from the training data, or, when starting from a
+    trained model (``init``), that model's ``file`` — with ``built``'s new tokens appended when
+    ``init.extend_vocab``. For a ``closed`` set (tags), new ones without ``extend_vocab`` are an
+    error; new words are simply unknown."""
+    if not init:
+        return built
+    init = validate(init, INIT_SCHEMA, "init")
+    base = Vocabulary.load(Path(init["from"]) / file, built.level)
+    new = [t for t in built.tokens if t not in set(base.tokens)]
+    if init["extend_vocab"]:
+        logger.info("%s: %d new %s added to the trained model's %d", file, len(new), what,
+                    len(base))
+        return Vocabulary(base.tokens + new, base.level)
+    if closed and new:
+        raise ValueError(f"the training data has {what} the model does not know: {new[:10]} "
+                         "(pass --extend-vocab to add them)")
+    return base
+
+
+def callbacks(out: Path, options: RunOptions) -> list[keras.callbacks.Callback]:
+    """The callbacks every run adds to its own: TensorBoard logs in ``OUT/logs``."""
+    if options.tensorboard and is_chief():
+        return [keras.callbacks.TensorBoard(log_dir=str(out / "logs"))]
+    return []
 
 
 def sections(recipe: dict, data_schema: dict, vocabulary_schema: dict,
@@ -63,19 +127,25 @@ def read_config(run: Path) -> dict:
 
 def finish(out: Path, trained: keras.Model, build: Callable[[], keras.Model],
            evaluate: Callable[[Path, Optional[str], str], dict], data_dir: Optional[str],
-           history: dict) -> dict:
+           history: dict, data: Optional[dict] = None) -> dict:
     """Saves the best weights (``checkpoints/best.weights.h5``, the best validation epoch of the
-    whole run, else the last) in a freshly built model (no optimizer state, not stateful) as
-    ``model.keras``, evaluates it on the valid and test splits into ``metrics.json`` and writes
-    ``history.json``; returns the metrics."""
+    whole run, else the last) in a freshly built float32 model (no optimizer state, not
+    stateful) as ``model.keras``, evaluates it on the valid and test splits ``data`` has into
+    ``metrics.json``, and writes ``history.json`` and ``learning_curves.png``; returns the
+    metrics. In a multi-worker cluster only the chief writes (the others return ``{}``)."""
+    if not is_chief():
+        return {}
     best = out / "checkpoints" / BEST_FILE
     if best.is_file():
         trained.load_weights(best)
     final = build()
     final.set_weights(trained.get_weights())
     final.save(out / "model.keras")
-    metrics = {split: evaluate(out, data_dir, split) for split in SPLITS}
+    splits = splits_present(data) if data is not None else SPLITS
+    metrics = {split: evaluate(out, data_dir, split) for split in splits}
     write_json(out / "metrics.json", metrics)
     write_json(out / "history.json", history)
+    if any(history.get(key) for key in history if key != "epoch_seconds"):
+        save_learning_curves(history, out / "learning_curves.png")
     logger.info("metrics: %s", json.dumps(metrics))
     return metrics

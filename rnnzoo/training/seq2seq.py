@@ -37,8 +37,11 @@ from rnnzoo.models import seq2seq
 from rnnzoo.models.config import ConfigError, Field, validate
 from rnnzoo.models.decoding import beam_search
 from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
+from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    finish, open_run, read_config, sections, start_model, write_config,
+    callbacks as run_callbacks, finish, open_run, read_config, sections, start_model, vocabulary,
+    write_config,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ _NO_SPACE_AFTER = re.compile(r"([¿¡(\[]) ")
 
 DATA_SCHEMA = {
     "file": Field(str, default="bible_en_es/kjv_rv1909.tsv"),
+    "files": FILES_FIELD,
     "source_column": Field(str, default="en"),
     "target_column": Field(str, default="es"),
     "test_books": Field(list, default=["Phil", "Col", "1Thess"]),
@@ -162,9 +166,42 @@ def kept_for_training(verse: Verse, max_words: Optional[int],
     return ratio is None or ratio[0] <= source / target <= ratio[1]
 
 
-def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike]) -> dict[str, list[Verse]]:
+def read_pairs_file(path: Path, data: dict) -> list[Verse]:
+    """A user's TSV of translations: a header naming the source and target columns (the
+    recipe's ``source_column``, ``target_column``), or exactly two columns and no header.
+    Pairs with an empty side are dropped."""
+    _, first = next(iter_lines(path), (1, ""))
+    header = first.split("\t")
+    if data["source_column"] in header and data["target_column"] in header:
+        width, columns = len(header), [header.index(data[key])
+                                       for key in ("source_column", "target_column")]
+    else:
+        width, columns, header = 2, [0, 1], None
+    pairs = []
+    for number, line in iter_lines(path):
+        if (number == 1 and header) or not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != width:
+            raise DataFormatError(path, number, f"expected {width} tab-separated columns "
+                                  f"(source and target), got {len(fields)}")
+        source, target = (fields[i].strip() for i in columns)
+        if source and target:
+            pairs.append(Verse(path.name, str(number), source, target))
+    return pairs
+
+
+def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike],
+                  seed: int = 0) -> dict[str, list[Verse]]:
     """train / valid / test verses: held-out books whole (verses with both sides), the rest
-    filtered for training."""
+    filtered for training; or the pairs of ``data.files`` (training pairs filtered alike)."""
+    if data["files"]:
+        splits = file_splits(data["files"], lambda path: read_pairs_file(path, data), seed,
+                             hold_out)
+        if "train" in splits:
+            splits["train"] = [v for v in splits["train"]
+                               if kept_for_training(v, data["max_words"], data["ratio"])]
+        return splits
     path = data_file(data["file"], data_dir)
     verses = read_verses(path, data["source_column"], data["target_column"])
     if data["recase_chapter_capitals"]:
@@ -236,13 +273,16 @@ def teacher_forcing_dataset(sources: list, targets: list, batch_size: int, bos_i
 
 
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
-          resume: bool = False) -> dict:
+          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's seq2seq model into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
 
-    splits = corpus_splits(data, data_dir)
-    source_vocab, target_vocab = build_vocabularies(splits["train"], vocab_cfg)
+    splits = corpus_splits(data, data_dir, recipe["seed"])
+    source_vocab, target_vocab = (
+        vocabulary(recipe["init"], name, vocab)
+        for name, vocab in zip((SOURCE_VOCAB, TARGET_VOCAB),
+                               build_vocabularies(splits["train"], vocab_cfg)))
     model_config = {**recipe["model"], "source_vocab_size": len(source_vocab),
                     "target_vocab_size": len(target_vocab), "bos_id": target_vocab.bos_id,
                     "eos_id": target_vocab.eos_id}
@@ -262,8 +302,10 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                                             training["clipnorm"])
 
     checkpoints = out / "checkpoints"
-    model, initial_epoch, history = start_model(checkpoints, resume, new_model)
+    model, initial_epoch, history = start_model(checkpoints, resume, new_model, recipe["init"],
+                                                options)
     callbacks = [
+        *run_callbacks(out, options),
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
                                           min_lr=1e-5),
         keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
@@ -271,13 +313,13 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     ]
     model.fit(dataset("train", recipe["seed"]), validation_data=dataset("valid", None),
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
-              shuffle=False, verbose=2)
+              shuffle=False, verbose=options.verbose)
 
     source_vocab.save(out / SOURCE_VOCAB)
     target_vocab.save(out / TARGET_VOCAB)
-    write_config(out, {**recipe, "model": model_config})
+    write_config(out, {**recipe, "model": model_config, "data": data})
     return finish(out, model, lambda: seq2seq.build(model_config), evaluate, data_dir,
-                  callbacks[-1].history)
+                  callbacks[-1].history, data)
 
 
 def translate(model: keras.Model, sources: list, cfg: dict, batch_size: int) -> list[list[int]]:
@@ -312,14 +354,20 @@ def oov_rate(texts: Sequence[str], vocab: Vocabulary) -> float:
     return float(np.mean([t not in known for t in tokens])) if tokens else 0.0
 
 
-def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
+def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test",
+             data: Optional[dict] = None) -> dict:
     """sacreBLEU BLEU and chrF of the beam-search translations of a split (detokenised text
-    against the verses as written), with the split's out-of-vocabulary token rates."""
+    against the verses as written), with the split's out-of-vocabulary token rates (the split
+    of ``data``, a data section in place of the run's, when given)."""
     run = Path(run_dir)
     recipe = read_config(run)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; one of {list(SPLITS)}")
-    verses = corpus_splits(validate(recipe["data"], DATA_SCHEMA, "data"), data_dir)[split]
+    splits = corpus_splits(validate(data or recipe["data"], DATA_SCHEMA, "data"), data_dir,
+                           recipe.get("seed", 0))
+    if split not in splits:
+        raise ValueError(f"no {split} split: the data give {sorted(splits)}")
+    verses = splits[split]
     source_vocab = Vocabulary.load(run / SOURCE_VOCAB, "word")
     target_vocab = Vocabulary.load(run / TARGET_VOCAB, "word")
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)

@@ -47,8 +47,11 @@ from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.models import tagger
 from rnnzoo.models.config import PROBABILITY, ConfigError, Field, check_value, validate
 from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
+from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    finish, open_run, read_config, sections, start_model, write_config,
+    callbacks as run_callbacks, finish, open_run, read_config, sections, start_model, vocabulary,
+    write_config,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,7 +84,8 @@ TAG_OFFSET = 2
 """Tag vocabulary ids of the model's tags 0, 1, ...: after ``<pad>`` and ``<unk>``."""
 
 DATA_SCHEMA = {
-    "corpus": Field(str, choices=tuple(CORPORA)),
+    "corpus": Field(str, default=None, nullable=True, choices=tuple(CORPORA)),
+    "files": FILES_FIELD,
     "column": Field(str, default="upos", choices=CONLLU_COLUMNS),
     "train_files": Field(list, default=["train"],
                          check=(lambda f: bool(f) and all(x in ("train", "dev") for x in f),
@@ -89,7 +93,7 @@ DATA_SCHEMA = {
     "test_head_for_training": Field(int, default=0, low=0),
     "valid_fraction": Field(float, default=0.0, low=0.0, high=0.5),
 }
-"""``column``: the CoNLL-U column of the tags (``ud_en_ewt``)."""
+"""``column``: the CoNLL-U column of the tags (``ud_en_ewt``, and ``.conllu`` files)."""
 VOCABULARY_SCHEMA = {
     "lowercase": Field(bool, default=True),
     "min_count": Field(int, default=1, low=1),
@@ -130,16 +134,19 @@ class Vocabularies(NamedTuple):
 
     @classmethod
     def build(cls, sentences: Sequence[TaggedSentence], vocab_cfg: dict,
-              scheme: Optional[str]) -> "Vocabularies":
-        """The vocabularies of the training ``sentences``, tags in the model's ``scheme``."""
+              scheme: Optional[str], init: Optional[dict] = None) -> "Vocabularies":
+        """The vocabularies of the training ``sentences``, tags in the model's ``scheme``; or,
+        starting from a trained model (``init``), that model's (see :func:`runs.vocabulary`)."""
         tokens = [t for s in sentences for t in s.tokens]
-        return cls(
+        built = cls(
             Vocabulary.build(word_keys(tokens, vocab_cfg), "word",
                              min_count=vocab_cfg["min_count"], specials=()),
             Vocabulary.build((c for t in tokens for c in t), "char", specials=()),
             Vocabulary.build((t for s in sentences for t in model_tags(s.tags, scheme)), "word",
                              specials=()),
         )
+        return cls(*(vocabulary(init, f"{name}.txt", vocab, closed=name == "tags", what=name)
+                     for name, vocab in zip(cls._fields, built)))
 
     @classmethod
     def load(cls, run: Path) -> "Vocabularies":
@@ -170,16 +177,19 @@ def read_split_file(data: dict, name: str, data_dir: Optional[str]) -> list[Tagg
     return corpus.read(data_file(corpus.pattern.format(name), data_dir), data)
 
 
-def hold_out(sentences: list, fraction: float, seed: int) -> tuple[list, list]:
-    """(kept, held out): a seeded random ``fraction`` of ``sentences`` held out, order kept."""
-    count = max(1, round(len(sentences) * fraction))
-    held = set(np.random.default_rng(seed).permutation(len(sentences))[:count].tolist())
-    return ([s for i, s in enumerate(sentences) if i not in held],
-            [s for i, s in enumerate(sentences) if i in held])
+def read_tagged_file(path: Path, data: dict) -> list[TaggedSentence]:
+    """A user's tagged file: CoNLL-U (``.conllu``, tags of ``data.column``) or IOB2 (token and
+    tag in the first two columns)."""
+    if path.suffix == ".conllu":
+        return read_conllu(path, data["column"])
+    return read_iob2(path, token_column=0, tag_column=1)
 
 
 def corpus_splits(data: dict, seed: int, data_dir: Optional[str]) -> dict[str, list]:
-    """train / valid / test sentences as ``data`` cuts them (see the module docstring)."""
+    """train / valid / test sentences as ``data`` cuts them (see the module docstring), or
+    those of its ``files``."""
+    if data["files"]:
+        return file_splits(data["files"], partial(read_tagged_file, data=data), seed, hold_out)
     test = read_split_file(data, "test", data_dir)
     head = data["test_head_for_training"]
     if head >= len(test):
@@ -217,6 +227,11 @@ def check_recipe(data: dict, scheme: Optional[str]) -> None:
     if data["valid_fraction"] == 0 and "dev" in data["train_files"]:
         raise ConfigError("data.valid_fraction: must be > 0 when the dev file trains "
                           "(data.train_files)")
+    if data["files"]:
+        return
+    if data["corpus"] is None:
+        raise ConfigError("data: give a corpus (one of "
+                          f"{sorted(CORPORA)}) or files")
     if CORPORA[data["corpus"]].entities != (scheme is not None):
         need = "IOB2 or BIOES" if CORPORA[data["corpus"]].entities else "null"
         raise ConfigError(f"model.scheme: must be {need} for corpus {data['corpus']}")
@@ -353,7 +368,7 @@ def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochC
 
 
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
-          resume: bool = False) -> dict:
+          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's tagger into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
@@ -361,7 +376,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     check_recipe(data, scheme)
 
     splits = corpus_splits(data, recipe["seed"], data_dir)
-    vocabs = Vocabularies.build(splits["train"], vocab_cfg, scheme)
+    vocabs = Vocabularies.build(splits["train"], vocab_cfg, scheme, recipe["init"])
     model_config = validate(
         {**recipe["model"], "word_vocab_size": len(vocabs.words),
          "char_vocab_size": len(vocabs.chars), "num_tags": len(vocabs.tag_names)},
@@ -383,27 +398,36 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
         tagger.compile_for_training(tagger.build(model_config), training["learning_rate"],
-                                    training["clipnorm"])))
+                                    training["clipnorm"])), recipe["init"], options)
     monitor = "val_f1" if scheme is not None else "val_accuracy"
     checkpoint = EpochCheckpoint(checkpoints, history, monitor=monitor, mode="max")
     model.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,
-              callbacks=_callbacks(score, monitor, training, checkpoint), verbose=2)
+              callbacks=[*run_callbacks(out, options),
+                         *_callbacks(score, monitor, training, checkpoint)],
+              verbose=options.verbose)
 
     return finish(out, model, lambda: tagger.build(model_config), evaluate, data_dir,
-                  checkpoint.history)
+                  checkpoint.history, data)
 
 
-def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test") -> dict:
+def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test",
+             data: Optional[dict] = None) -> dict:
     """Token accuracy and, for NER, entity precision, recall and F1 (seqeval, strict) of a
-    trained run on ``split``: train, valid (or dev) or test, cut as its config.yaml says."""
+    trained run on ``split``: train, valid (or dev) or test, cut as its config.yaml says (or
+    as ``data``, a data section in its place)."""
     name = SPLIT_ALIASES.get(split, split)
     if name not in SPLITS:
         raise ValueError(f"unknown split {split!r}; one of {[*SPLITS, *SPLIT_ALIASES]}")
     run = Path(run_dir)
     recipe = read_config(run)
+    if data is not None:
+        recipe = {**recipe, "data": data}
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     model_config = validate(recipe["model"], tagger.SCHEMA, "model")
-    sentences = corpus_splits(data, recipe["seed"], data_dir)[name]
+    splits = corpus_splits(data, recipe["seed"], data_dir)
+    if name not in splits:
+        raise ValueError(f"no {split} split: the data give {sorted(splits)}")
+    sentences = splits[name]
     vocabs = Vocabularies.load(run)
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     inputs = features(sentences, vocabs, vocab_cfg, model_config["char_features"] is not None)

@@ -1,0 +1,80 @@
+"""How a recipe runs, apart from what it trains: distribution strategy, mixed precision, XLA,
+progress display and TensorBoard logs (the ``rnnzoo train`` / ``finetune`` flags).
+
+- ``strategy="mirrored"``: ``tf.distribute.MirroredStrategy`` over every local device (GPUs, or
+  the logical CPUs a process has split its CPU into); each batch is split between replicas.
+- ``strategy="multi-worker"``: ``tf.distribute.MultiWorkerMirroredStrategy``; the cluster and
+  this process's place in it come from ``TF_CONFIG``. Only the chief (worker 0, or the task of
+  type ``chief``) writes checkpoints and the run folder.
+- ``mixed_precision``: the ``mixed_float16`` Keras policy on a GPU, ``mixed_bfloat16`` on a CPU
+  (variables stay float32; the model saved at the end is float32 throughout).
+- ``jit``: ``jit_compile=True`` for the train step (XLA).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import keras
+import tensorflow as tf
+
+STRATEGIES = ("mirrored", "multi-worker")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Runtime options of a training run (see the module docstring)."""
+
+    strategy: Optional[str] = None
+    mixed_precision: bool = False
+    jit: bool = False
+    verbose: int | str = 2
+    tensorboard: bool = True
+
+    def __post_init__(self):
+        if self.strategy not in (None, *STRATEGIES):
+            raise ValueError(f"unknown strategy {self.strategy!r}; one of {list(STRATEGIES)}")
+
+    def distribution(self) -> tf.distribute.Strategy:
+        """The tf.distribute strategy (the default one without ``strategy``)."""
+        if self.strategy == "mirrored":
+            return tf.distribute.MirroredStrategy()
+        if self.strategy == "multi-worker":
+            if "TF_CONFIG" not in os.environ:
+                raise ValueError("--strategy multi-worker needs TF_CONFIG (the cluster and this "
+                                 "worker's task), see the README")
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        return tf.distribute.get_strategy()
+
+    def policy(self) -> str:
+        """The Keras dtype policy models are built under."""
+        if not self.mixed_precision:
+            return "float32"
+        return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+    @contextlib.contextmanager
+    def model_scope(self, strategy: tf.distribute.Strategy) -> Iterator[None]:
+        """Where the trained model is built or loaded: the strategy's scope, under the policy."""
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.policy())
+        try:
+            with strategy.scope():
+                yield
+        finally:
+            keras.config.set_dtype_policy(previous)
+
+
+def is_chief() -> bool:
+    """Whether this process writes the run's files: always, except in a multi-worker cluster
+    (``TF_CONFIG``), where only the chief (or worker 0 without a chief) does."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task") or {}
+    if not task:
+        return True
+    has_chief = "chief" in config.get("cluster", {})
+    kind, index = task.get("type"), int(task.get("index", 0))
+    return kind == "chief" or (not has_chief and kind == "worker" and index == 0)
