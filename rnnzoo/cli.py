@@ -299,6 +299,35 @@ def finetune(name_or_path: str, train_file: str, out_dir: str, valid_file: str |
 
 
 @main.command()
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
+              help="Folder holding the corpora (default: $RNNZOO_DATA).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the trials, best.yaml and trials.md.")
+@click.option("--resume", is_flag=True, help="Continue the search in --out.")
+@run_options
+def tune(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtime) -> None:
+    """Search the hyperparameters of a recipe's tune: section with keras-tuner.
+
+    Writes OUT/best.yaml (train it with rnnzoo train) and OUT/trials.md. For a distributed
+    search set KERASTUNER_TUNER_ID (chief, tuner0, tuner1, ...), KERASTUNER_ORACLE_IP and
+    KERASTUNER_ORACLE_PORT in each process (see the README).
+
+    Example: rnnzoo tune tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tune --verbose 0
+    """
+    from pathlib import Path
+
+    from rnnzoo.training.recipe import load_recipe
+    from rnnzoo.training.tuning import tune as tune_recipe
+
+    best = tune_recipe(load_recipe(config), data_dir, out_dir, resume=resume,
+                       options=_options(**runtime))
+    if best is not None:
+        click.echo((Path(out_dir) / "trials.md").read_text(encoding="utf-8"), nl=False)
+        click.echo(f"best configuration: {Path(out_dir) / 'best.yaml'}")
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--models-dir", default="saved_models", show_default=True,
               type=click.Path(file_okay=False), help="The zoo folder to publish into.")

@@ -81,7 +81,7 @@ def with_files_under(recipe: dict, folder: Path) -> dict:
     files = recipe["data"].get("files") if isinstance(recipe["data"], dict) else None
     if not isinstance(files, dict):
         return recipe
-    resolved = {key: str(folder / value) if key in ("train", "valid", "test")
+    resolved = {key: str((folder / value).resolve()) if key in ("train", "valid", "test")
                 and isinstance(value, str) and not Path(value).expanduser().is_absolute()
                 else value for key, value in files.items()}
     return {**recipe, "data": {**recipe["data"], "files": resolved}}
