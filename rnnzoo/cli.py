@@ -224,10 +224,14 @@ def run_options(command):
 
 
 def _options(strategy, mixed_precision, jit, verbose, no_tensorboard):
+    """The run options; the strategy is made now, before any TensorFlow op runs (a
+    multi-worker strategy must be)."""
     from rnnzoo.training.options import RunOptions
 
-    return RunOptions(strategy=strategy, mixed_precision=mixed_precision, jit=jit,
-                      verbose=verbose, tensorboard=not no_tensorboard)
+    options = RunOptions(strategy=strategy, mixed_precision=mixed_precision, jit=jit,
+                         verbose=verbose, tensorboard=not no_tensorboard)
+    options.distribution()
+    return options
 
 
 @main.command()
@@ -246,9 +250,10 @@ def train(config: str, data_dir: str | None, out_dir: str, resume: bool, **runti
     from rnnzoo.training import recipe_module
     from rnnzoo.training.recipe import load_recipe
 
+    options = _options(**runtime)
     recipe = load_recipe(config)
     metrics = recipe_module(recipe["task"]).train(recipe, data_dir, out_dir, resume=resume,
-                                                  options=_options(**runtime))
+                                                  options=options)
     click.echo(json.dumps(metrics, indent=2))
 
 

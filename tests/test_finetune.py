@@ -173,3 +173,16 @@ def test_finetune_rejects_an_unknown_training_key(tmp_path):
                  "--set", "training.bptt_typo=40")
     assert result.exit_code == 1
     assert "training.bptt_typo: unknown key" in result.output
+
+
+def test_finetuned_tagger_starts_from_the_trained_weights(tmp_path):
+    conllu = Path(__file__).parent / "data" / "en_ewt_slice.conllu"
+    out = tmp_path / "pos"
+    result = run("finetune", "bilstm-crf-pos", "--data", conllu, "--out", out, "--epochs", 1,
+                 "--learning-rate", 1e-7, "--valid-fraction", 0.4, "--verbose", 0,
+                 "--no-tensorboard")
+    assert result.exit_code == 0, result.output
+    before = evaluate_json("bilstm-crf-pos", conllu)["accuracy"]
+    after = evaluate_json(str(out), conllu)["accuracy"]
+    assert before > 0.9
+    assert after == pytest.approx(before, abs=0.01)

@@ -104,8 +104,9 @@ def check_architecture(model: keras.Model, expected: keras.Model, where: Path) -
         "resume with the recipe that started this run, or choose another --out")
 
 
-def load_checkpoint(directory: str | os.PathLike, expected: Optional[Callable[[], keras.Model]]
-                    = None) -> tuple[keras.Model, int, dict]:
+def load_checkpoint(directory: str | os.PathLike,
+                    expected: Optional[Callable[[], keras.Model]] = None
+                    ) -> tuple[keras.Model, int, dict]:
     """The model (with optimizer state), the number of epochs done and the history so far;
     with ``expected`` (the recipe's model builder), a checkpoint of another architecture is a
     :class:`CheckpointMismatchError`."""

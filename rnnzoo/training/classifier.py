@@ -77,7 +77,10 @@ TRAINING_SCHEMA = {
     "learning_rate": Field(float, default=1e-3, low=0.0),
     "patience": Field(int, default=2, low=1),
     "eval_batch_size": Field(int, default=64, low=1),
+    "shuffle": Field(bool, default=True),
 }
+"""``shuffle``: reshuffle the training documents each epoch (seeded); ``false`` keeps their
+order (under a distribution strategy the seeded order is another one than on one device)."""
 
 
 def tokenize(text: str, lowercase: bool) -> list[str]:
@@ -201,7 +204,8 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
 
     def batches(split: str, seed: Optional[int]) -> tf.data.Dataset:
         ids, targets = encode(splits[split], vocab, labels)
-        return documents_batches(ids, targets, training["batch_size"], seed).prefetch(2)
+        return options.even_batches(
+            documents_batches(ids, targets, training["batch_size"], seed)).prefetch(2)
 
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
@@ -212,7 +216,8 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
         keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
-    model.fit(batches("train", recipe["seed"]), validation_data=batches("valid", None),
+    model.fit(batches("train", recipe["seed"] if training["shuffle"] else None),
+              validation_data=batches("valid", None),
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
               shuffle=False, verbose=options.verbose)
 

@@ -3,6 +3,10 @@ progress display and TensorBoard logs (the ``rnnzoo train`` / ``finetune`` flags
 
 - ``strategy="mirrored"``: ``tf.distribute.MirroredStrategy`` over every local device (GPUs, or
   the logical CPUs a process has split its CPU into); each batch is split between replicas.
+  Each batch inside ``fit`` is cut to a multiple of the number of replicas (at most N - 1
+  examples a batch sit out that step; the data are reshuffled each epoch), because Keras 3's
+  first-batch build (``_maybe_symbolic_build``) averages the replicas' inputs and fails when a
+  batch splits unevenly. The final evaluation runs on one device over every example.
 - ``strategy="multi-worker"``: ``tf.distribute.MultiWorkerMirroredStrategy``; the cluster and
   this process's place in it come from ``TF_CONFIG``. Only the chief (worker 0, or the task of
   type ``chief``) writes checkpoints and the run folder.
@@ -14,6 +18,7 @@ progress display and TensorBoard logs (the ``rnnzoo train`` / ``finetune`` flags
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -40,15 +45,29 @@ class RunOptions:
             raise ValueError(f"unknown strategy {self.strategy!r}; one of {list(STRATEGIES)}")
 
     def distribution(self) -> tf.distribute.Strategy:
-        """The tf.distribute strategy (the default one without ``strategy``)."""
-        if self.strategy == "mirrored":
-            return tf.distribute.MirroredStrategy()
-        if self.strategy == "multi-worker":
-            if "TF_CONFIG" not in os.environ:
-                raise ValueError("--strategy multi-worker needs TF_CONFIG (the cluster and this "
-                                 "worker's task), see the README")
-            return tf.distribute.MultiWorkerMirroredStrategy()
-        return tf.distribute.get_strategy()
+        """The tf.distribute strategy (the default one without ``strategy``), made once per
+        process."""
+        if self.strategy is None:
+            return tf.distribute.get_strategy()
+        if self.strategy == "multi-worker" and "TF_CONFIG" not in os.environ:
+            raise ValueError("--strategy multi-worker needs TF_CONFIG (the cluster and this "
+                             "worker's task), see the README")
+        return _strategy(self.strategy)
+
+    def even_batches(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
+        """``dataset``'s batches cut to a multiple of the replicas in sync (see the module
+        docstring); unchanged on one replica."""
+        replicas = self.distribution().num_replicas_in_sync
+        if replicas == 1:
+            return dataset
+
+        def size(*batch):
+            return tf.shape(tf.nest.flatten(batch)[0])[0] // replicas * replicas
+
+        def cut(*batch):
+            return tf.nest.map_structure(lambda t: t[: size(*batch)], batch)
+
+        return dataset.map(cut).filter(lambda *batch: size(*batch) > 0)
 
     def policy(self) -> str:
         """The Keras dtype policy models are built under."""
@@ -66,6 +85,13 @@ class RunOptions:
                 yield
         finally:
             keras.config.set_dtype_policy(previous)
+
+
+@functools.cache
+def _strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def is_chief() -> bool:

@@ -42,7 +42,8 @@ def start_model(checkpoints: Path, resume: bool, new_model: Callable[[], keras.M
                 options: RunOptions = RunOptions()) -> tuple[keras.Model, int, dict]:
     """The model to fit, the epochs already done and the history so far: from the last
     checkpoint when resuming, else a new compiled model (its weights copied from ``init``'s
-    model), built in the options' strategy scope and dtype policy."""
+    model), built in the options' strategy scope and dtype policy; ``OUT/runtime.json`` records
+    the strategy, its replicas, the policy and jit."""
     with options.model_scope(options.distribution()):
         if resume:
             model, done, history = load_checkpoint(checkpoints, new_model)
@@ -53,6 +54,11 @@ def start_model(checkpoints: Path, resume: bool, new_model: Callable[[], keras.M
                 copy_weights(load_base(init), model)
     if options.jit:
         model.jit_compile = True
+    if is_chief():
+        write_json(checkpoints.parent / "runtime.json", {
+            "strategy": options.strategy,
+            "replicas": options.distribution().num_replicas_in_sync,
+            "dtype_policy": options.policy(), "jit": options.jit})
     return model, done, history
 
 
@@ -63,18 +69,21 @@ def load_base(init: dict) -> keras.Model:
 
 
 def copy_weights(source: keras.Model, target: keras.Model) -> None:
-    """Copies each weight of ``source`` into the same-named weight of ``target``; where a
-    vocabulary grew (a larger first or last axis), into the leading slice, the new rows keeping
-    their fresh initialisation. Any other difference is an error naming the weight."""
-    sources = {w.path: w for w in source.weights}
-    for weight in target.weights:
-        if weight.path not in sources:
-            continue
-        old = keras.ops.convert_to_numpy(sources[weight.path].value)
+    """Copies each weight of ``source`` into the weight of ``target`` at the same place (the
+    models' weight lists, in order: layer names may be numbered differently); where a
+    vocabulary grew (a larger axis), into the leading slice, the new rows keeping their fresh
+    initialisation. Any other difference is an error naming the weight."""
+    if len(source.weights) != len(target.weights):
+        raise ValueError(f"cannot start a model of {len(target.weights)} weights from the trained "
+                         f"model's {len(source.weights)}: not the same architecture")
+    for old_weight, weight in zip(source.weights, target.weights):
+        old = keras.ops.convert_to_numpy(old_weight.value)
         new = keras.ops.convert_to_numpy(weight.value).copy()
-        if old.ndim != new.ndim or any(o > n for o, n in zip(old.shape, new.shape)):
+        if (old_weight.name != weight.name or old.ndim != new.ndim
+                or any(o > n for o, n in zip(old.shape, new.shape))):
             raise ValueError(f"cannot start {weight.path} {tuple(new.shape)} from the trained "
-                             f"model's {tuple(old.shape)}: not the same architecture")
+                             f"model's {old_weight.path} {tuple(old.shape)}: not the same "
+                             "architecture")
         new[tuple(slice(0, n) for n in old.shape)] = old
         weight.assign(new)
 

@@ -292,8 +292,9 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                for split in ("train", "valid")}
 
     def dataset(split: str, seed: Optional[int]) -> tf.data.Dataset:
-        return teacher_forcing_dataset(*encoded[split], training["batch_size"],
-                                       target_vocab.bos_id, target_vocab.eos_id, seed)
+        return options.even_batches(teacher_forcing_dataset(
+            *encoded[split], training["batch_size"], target_vocab.bos_id, target_vocab.eos_id,
+            seed))
 
     def new_model() -> keras.Model:
         model = seq2seq.build(model_config)

@@ -387,9 +387,9 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                 "training": training}
     write_config(out, resolved)
 
-    train_ds = training_dataset(features(splits["train"], vocabs, vocab_cfg, chars),
-                                tag_ids(splits["train"], vocabs, scheme), training,
-                                recipe["seed"], vocabs.first_singleton(splits["train"], vocab_cfg))
+    train_ds = options.even_batches(training_dataset(
+        features(splits["train"], vocabs, vocab_cfg, chars), tag_ids(splits["train"], vocabs, scheme),
+        training, recipe["seed"], vocabs.first_singleton(splits["train"], vocab_cfg)))
     valid_inputs = features(splits["valid"], vocabs, vocab_cfg, chars)
     score = partial(scores, inputs=valid_inputs, gold=[s.tags for s in splits["valid"]],
                     tag_names=vocabs.tag_names, scheme=scheme,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from rnnzoo.models.config import ConfigError
 from rnnzoo.training.recipe import NAME
 from rnnzoo.zoo.manifest import MANIFEST, verify
 
@@ -53,6 +54,23 @@ def _unknown(name: str) -> UnknownModelError:
     return UnknownModelError(f"unknown model {name!r}{hint} (available: {', '.join(known) or 'none'})")
 
 
+def _expanded(text: str) -> Path:
+    """``text`` as a path, ``~`` expanded when it names a known user."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)
+
+
+def _exists(path: Path, file: bool = False) -> bool:
+    """``path.is_file()`` (``file``) or ``path.exists()``, False where the system refuses the
+    path (a name too long, say) instead of an OSError."""
+    try:
+        return path.is_file() if file else path.exists()
+    except OSError:
+        return False
+
+
 def resolve(name_or_path: str | os.PathLike) -> Path:
     """The model folder of a zoo name (``"gru-lm"``) or of a path to a model or run folder.
 
@@ -70,9 +88,9 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
         if not (folder / MANIFEST).is_file():
             raise _unknown(text)
         return folder
-    folder = Path(text).expanduser()
-    if not (folder / CONFIG).is_file():
-        if isinstance(name_or_path, str) and os.sep not in text and not folder.exists():
+    folder = _expanded(text)
+    if not _exists(folder / CONFIG, file=True):
+        if isinstance(name_or_path, str) and os.sep not in text and not _exists(folder):
             raise _unknown(text)
         raise FileNotFoundError(f"{folder}: not a model folder (no {CONFIG})")
     return folder
@@ -83,7 +101,10 @@ def read_config(folder: Path) -> dict:
     model always has one; a training run folder has none)."""
     if (folder / MANIFEST).is_file() or folder.parent.resolve() == models_dir().resolve():
         verify(folder)
-    config = yaml.safe_load((folder / CONFIG).read_text(encoding="utf-8"))
+    try:
+        config = yaml.safe_load((folder / CONFIG).read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{folder / CONFIG}: not valid YAML ({error})") from None
     if not isinstance(config, dict) or not isinstance(config.get("task"), str):
         raise ValueError(f"{folder / CONFIG}: not a recipe (a mapping with a 'task')")
     return config

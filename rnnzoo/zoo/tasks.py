@@ -1,8 +1,16 @@
 """What ``rnnzoo.load`` returns: a task object per task, wrapping the Keras model, its
-vocabularies and its recipe."""
+vocabularies and its recipe.
+
+Each input is read up to ``max_input_tokens`` tokens, so that any input (a 1 MB line) is
+answered in bounded time and memory: a language model, a tagger and a translator read
+:data:`MAX_INPUT_TOKENS` (a warning is logged when an input is cut), a classifier its recipe's
+``data.max_tokens`` (the head its model was trained on).
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 from pathlib import Path
 from typing import Optional, Sequence
@@ -13,13 +21,22 @@ import tensorflow as tf
 
 from rnnzoo.data.vocab import EOS, Vocabulary, split_tokens
 from rnnzoo.metrics import perplexity
+from rnnzoo.models.config import validate
 from rnnzoo.models.sampling import Generator
+
+logger = logging.getLogger(__name__)
+
+MAX_INPUT_TOKENS = 1000
+"""Tokens of one input read by a language model (a prompt's last, a scored text's first),
+a tagger and a translator (a sentence's first)."""
 
 
 class TaskModel:
-    """Common face: ``.keras_model``, ``.config`` (the recipe), ``.evaluate(...)``."""
+    """Common face: ``.keras_model``, ``.config`` (the recipe), ``.evaluate(...)``, and
+    ``.max_input_tokens``, the tokens of one input that are read."""
 
     task = ""
+    max_input_tokens = MAX_INPUT_TOKENS
 
     def __init__(self, folder: Path, config: dict):
         self.folder = Path(folder)
@@ -44,6 +61,27 @@ class TaskModel:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.config.get('name', self.folder.name)!r}>"
 
+    def _cut(self, tokens: list[str], keep_last: bool = False) -> list[str]:
+        """At most ``max_input_tokens`` of ``tokens``: the first (or the last), with a warning
+        when some are left out."""
+        limit = self.max_input_tokens
+        if len(tokens) <= limit:
+            return tokens
+        logger.warning("%r: an input of %d tokens is cut to its %s %d", self, len(tokens),
+                       "last" if keep_last else "first", limit)
+        return tokens[-limit:] if keep_last else tokens[:limit]
+
+
+def _check_sampling(max_tokens: int, temperature: float, top_k: int, seed: int) -> None:
+    """A ValueError for settings the compiled sampling loop cannot hold (it checks the lower
+    bounds and ``top_p`` itself)."""
+    if math.isnan(temperature):
+        raise ValueError("temperature must be a number, got nan")
+    if max_tokens >= 2**31 or top_k >= 2**31:
+        raise ValueError(f"max_tokens and top_k must be < 2**31, got {max_tokens} and {top_k}")
+    if not -2**63 <= seed < 2**63:
+        raise ValueError(f"seed must be a 64-bit integer, got {seed}")
+
 
 def _texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:
     if isinstance(texts, str):
@@ -54,7 +92,8 @@ def _texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:
 
 
 class LanguageModel(TaskModel):
-    """``generate(prompt, ...)`` continues a text; ``perplexity(texts)`` scores texts."""
+    """``generate(prompt, ...)`` continues a text; ``perplexity(texts)`` scores texts. A prompt
+    is read up to its last ``max_input_tokens`` tokens, a scored text up to its first."""
 
     task = "language_model"
 
@@ -68,8 +107,9 @@ class LanguageModel(TaskModel):
         self._log_probs = tf.function(lambda ids: tf.nn.log_softmax(model(ids)), input_signature=[
             tf.TensorSpec([1, None], tf.int32)])
 
-    def _ids(self, text: str) -> np.ndarray:
-        return self.vocab.ids([self.boundary] + split_tokens(text, self.level)).astype("int32")
+    def _ids(self, text: str, keep_last: bool = False) -> np.ndarray:
+        tokens = self._cut(split_tokens(text, self.level), keep_last)
+        return self.vocab.ids([self.boundary] + tokens).astype("int32")
 
     def _text(self, ids: np.ndarray) -> str:
         tokens = [self.vocab.tokens[i] for i in ids]
@@ -82,9 +122,10 @@ class LanguageModel(TaskModel):
                  seed: int = 0) -> str | list[str]:
         """The continuation of each prompt (``temperature=0``: greedy), seeded."""
         prompts, single = _texts(prompt)
+        _check_sampling(max_tokens, temperature, top_k, seed)
         out = []
         for text in prompts:
-            ids = self._generator(self._ids(text)[None], max_tokens=max_tokens,
+            ids = self._generator(self._ids(text, keep_last=True)[None], max_tokens=max_tokens,
                                   temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
             out.append(self._text(ids.numpy()[0]))
         return out[0] if single else out
@@ -96,8 +137,9 @@ class LanguageModel(TaskModel):
         return prompt + glue + generated
 
     def log_likelihood(self, text: str) -> tuple[float, int]:
-        """Σ log p(token | prefix) in nats over the text's tokens (and the closing ``<eos>`` of a
-        word model), and the number of tokens scored."""
+        """Σ log p(token | prefix) in nats over the text's tokens (its first
+        ``max_input_tokens``, and the closing ``<eos>`` of a word model), and the number of
+        tokens scored."""
         ids = self._ids(text)
         if self.level == "word":
             ids = np.append(ids, self.vocab.eos_id).astype("int32")
@@ -114,7 +156,8 @@ class LanguageModel(TaskModel):
 
 
 class Tagger(TaskModel):
-    """``tag(text or tokens)`` → [(token, tag)]; ``entities(text)`` → labelled spans."""
+    """``tag(text or tokens)`` → [(token, tag)]; ``entities(text)`` → labelled spans. A
+    sentence is read up to its first ``max_input_tokens`` tokens."""
 
     task = "tagger"
 
@@ -140,7 +183,8 @@ class Tagger(TaskModel):
 
     def tag(self, text: str | Sequence[str] | Sequence[Sequence[str]]):
         """Pairs (token, tag) of a sentence (a string, split on white space, or its tokens), or
-        a list of such lists for a list of sentences."""
+        a list of such lists for a list of sentences; one pair for each of the sentence's first
+        ``max_input_tokens`` tokens."""
         if isinstance(text, str):
             tokens, single = [text.split()], True
         elif all(isinstance(t, str) for t in text):
@@ -149,6 +193,9 @@ class Tagger(TaskModel):
             tokens, single = [list(t) for t in text], False
         if not all(t for t in tokens):
             raise ValueError("nothing to tag: a sentence holds no tokens")
+        if not all(w for t in tokens for w in t):
+            raise ValueError("empty token: each token must hold at least one character")
+        tokens = [self._cut(t) for t in tokens]
         tagged = [list(zip(t, tags)) for t, tags in zip(tokens, self._tag_many(tokens))]
         return tagged[0] if single else tagged
 
@@ -166,7 +213,8 @@ class Tagger(TaskModel):
 
 
 class Classifier(TaskModel):
-    """``classify(texts)`` → (label, probability) for each text."""
+    """``classify(texts)`` → (label, probability) for each text, read up to its first
+    ``max_input_tokens`` tokens: the recipe's ``data.max_tokens``, as in training."""
 
     task = "classifier"
 
@@ -177,15 +225,14 @@ class Classifier(TaskModel):
         self._recipe = recipe
         self.vocab = Vocabulary.load(self.folder / "vocab.txt", "word")
         self.labels = recipe.read_labels(self.folder / recipe.LABELS)
+        self._data = validate(config["data"], recipe.DATA_SCHEMA, "data")
+        self.max_input_tokens = self._data["max_tokens"]
 
     def probabilities(self, texts: str | Sequence[str]) -> np.ndarray:
         """Class probabilities (N, C), columns in ``self.labels`` order."""
-        from rnnzoo.models.config import validate
-
         texts, _ = _texts(texts)
-        data = validate(self.config["data"], self._recipe.DATA_SCHEMA, "data")
-        ids = [self.vocab.ids(self._recipe.tokenize(t, data["lowercase"])[: data["max_tokens"]])
-               for t in texts]
+        lowercase, limit = self._data["lowercase"], self.max_input_tokens
+        ids = [self.vocab.ids(self._recipe.tokenize(t, lowercase)[:limit]) for t in texts]
         ids = [i if len(i) else np.array([1]) for i in ids]
         padded = keras.utils.pad_sequences(ids, padding="post").astype("int32")
         return np.asarray(self.keras_model.predict_on_batch(padded))
@@ -199,7 +246,8 @@ class Classifier(TaskModel):
 
 
 class Translator(TaskModel):
-    """``translate(texts, beam_size=…)`` → translations."""
+    """``translate(texts, beam_size=…)`` → translations, each source read up to its first
+    ``max_input_tokens`` tokens."""
 
     task = "seq2seq"
 
@@ -224,7 +272,7 @@ class Translator(TaskModel):
             cfg["beam_size"] = beam_size
         if length_penalty is not None:
             cfg["length_penalty"] = length_penalty
-        sources = [self.source.ids(self._recipe.tokenize(t) or [EOS]).astype("int32")
+        sources = [self.source.ids(self._cut(self._recipe.tokenize(t)) or [EOS]).astype("int32")
                    for t in texts]
         ids = self._recipe.translate(self.keras_model, sources, cfg, batch_size=32)
         out = [self._recipe.to_text(i, self.target) for i in ids]
