@@ -31,7 +31,9 @@ class Main(click.Group):
 def main(debug: bool) -> None:
     """rnnzoo: a Keras 3 / TensorFlow model zoo of recurrent networks for NLP.
 
-    Example: rnnzoo --version
+    
+    Example:
+      rnnzoo --version
     """
 
 
@@ -51,7 +53,9 @@ def _print(data, as_json: bool) -> None:
 def list_command(as_json: bool) -> None:
     """List the shipped models.
 
-    Example: rnnzoo list --json
+    
+    Example:
+      rnnzoo list --json
     """
     from rnnzoo.zoo import info, list_models
 
@@ -69,7 +73,9 @@ def list_command(as_json: bool) -> None:
 def info_command(name: str, as_json: bool) -> None:
     """Show a model's recipe and measured metrics.
 
-    Example: rnnzoo info rnn-lm
+    
+    Example:
+      rnnzoo info rnn-lm
     """
     from rnnzoo.zoo import info
 
@@ -90,7 +96,9 @@ def evaluate(name_or_path: str, split: str, data_file: str | None, data_dir: str
              as_json: bool) -> None:
     """Evaluate a zoo model or a trained folder on a split of its corpus, or on a file.
 
-    Example: rnnzoo evaluate gru-lm --data tests/data/finetune/persuasion_ch1.txt
+    
+    Example:
+      rnnzoo evaluate gru-lm --data tests/data/finetune/persuasion_ch1.txt
     """
     from rnnzoo.training import recipe_module
     from rnnzoo.training.datafiles import for_files
@@ -117,7 +125,9 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
              top_p: float, seed: int) -> None:
     """Continue PROMPT with a language model ('-' reads prompts from stdin, one a line).
 
-    Example: rnnzoo generate rnn-lm "It is a truth" --max-tokens 80 --temperature 0.7
+    
+    Example:
+      rnnzoo generate rnn-lm "It is a truth" --max-tokens 80 --temperature 0.7
     """
     from rnnzoo.zoo import load
 
@@ -150,7 +160,9 @@ def _task(name: str, task: str):
 def tag(name: str, text: str, entities: bool, as_json: bool) -> None:
     """Tag TEXT (tokens split on white space; '-' reads sentences from stdin, one a line).
 
-    Example: rnnzoo tag bilstm-crf-pos "Mary works for Google in London ."
+    
+    Example:
+      rnnzoo tag bilstm-crf-pos "Mary works for Google in London ."
     """
     model = _task(name, "tagger")
     for sentence in _lines(text):
@@ -174,7 +186,9 @@ def tag(name: str, text: str, entities: bool, as_json: bool) -> None:
 def translate(name: str, text: str, beam_size: int | None) -> None:
     """Translate TEXT ('-' reads sources from stdin, one a line).
 
-    Example: rnnzoo translate lstm-seq2seq-en-es "In the beginning God created the heaven."
+    
+    Example:
+      rnnzoo translate lstm-seq2seq-en-es "In the beginning God created the heaven."
     """
     model = _task(name, "seq2seq")
     for line in model.translate(_lines(text), beam_size=beam_size):
@@ -188,7 +202,9 @@ def translate(name: str, text: str, beam_size: int | None) -> None:
 def classify(name: str, text: str, as_json: bool) -> None:
     """Classify TEXT ('-' reads texts from stdin, one a line).
 
-    Example: rnnzoo classify bilstm-spam "Win a free cruise, click here now"
+    
+    Example:
+      rnnzoo classify bilstm-spam "Win a free cruise, click here now"
     """
     model = _task(name, "classifier")
     texts = _lines(text)
@@ -245,7 +261,9 @@ def _options(strategy, mixed_precision, jit, verbose, no_tensorboard):
 def train(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtime) -> None:
     """Train a recipe (a zoo config) into OUT.
 
-    Example: rnnzoo train tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tiny
+    
+    Example:
+      rnnzoo train tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tiny
     """
     from rnnzoo.training import recipe_module
     from rnnzoo.training.recipe import load_recipe
@@ -287,7 +305,9 @@ def finetune(name_or_path: str, train_file: str, out_dir: str, valid_file: str |
              settings: tuple[str, ...], resume: bool, **runtime) -> None:
     """Fine-tune a zoo model (or a trained folder) on your data into OUT.
 
-    Example: rnnzoo finetune rnn-lm --data tests/data/finetune/persuasion_ch1.txt --out /tmp/rnnzoo-ft --epochs 1 --set training.bptt=50
+    
+    Example:
+      rnnzoo finetune rnn-lm --data tests/data/finetune/persuasion_ch1.txt --out /tmp/rnnzoo-ft --epochs 1 --batch-size 8 --set training.bptt=50
     """
     from rnnzoo.zoo.finetune import finetune as finetune_model, parse_settings
 
@@ -318,7 +338,9 @@ def tune(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtim
     search set KERASTUNER_TUNER_ID (chief, tuner0, tuner1, ...), KERASTUNER_ORACLE_IP and
     KERASTUNER_ORACLE_PORT in each process (see the README).
 
-    Example: rnnzoo tune tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tune --verbose 0
+    
+    Example:
+      rnnzoo tune tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tune --verbose 0
     """
     from pathlib import Path
 
@@ -341,7 +363,9 @@ def tune(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtim
 def publish(run_dir: str, models_dir: str, data_dir: str | None) -> None:
     """Publish a trained run into the zoo: evaluate it, write its card and manifest.
 
-    Example: rnnzoo publish runs/gru-lm --data-dir ../shared/data
+    
+    Example:
+      rnnzoo publish runs/gru-lm --data-dir ../shared/data
     """
     from pathlib import Path
 
@@ -364,7 +388,9 @@ def publish(run_dir: str, models_dir: str, data_dir: str | None) -> None:
 def export(name_or_path: str, base: str, version: int | None, name: str | None) -> None:
     """Export a model as a SavedModel for TensorFlow Serving (strings in, answers out).
 
-    Example: rnnzoo export rnn-lm --out /tmp/serving
+    
+    Example:
+      rnnzoo export rnn-lm --out /tmp/serving
     """
     from rnnzoo.zoo import load
 

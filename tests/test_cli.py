@@ -1,6 +1,7 @@
 """The console entry point: --version, --help, and the task commands."""
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +19,39 @@ def test_version():
     assert result.output.strip() == f"rnnzoo, version {rnnzoo.__version__}"
 
 
+ROOT = Path(__file__).resolve().parents[1]
+NEEDS_LARGE_DATA = ("publish",)
+"""Commands whose example needs the corpora (``--data-dir``) or a finished training run."""
+RUN_ELSEWHERE = ("tune",)
+"""Commands whose example runs in a test of its own (tests/test_tune.py)."""
+
+
+def example(command: list[str]) -> list[str]:
+    """The argument list of the example in ``rnnzoo COMMAND --help``."""
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    line = lines[lines.index("  Example:") + 1].strip()
+    assert line.startswith("rnnzoo "), line
+    return shlex.split(line)[1:]
+
+
 def test_help_shows_an_example():
-    result = CliRunner().invoke(main, ["--help"])
-    assert result.exit_code == 0
-    assert "Example: rnnzoo --version" in result.output
+    assert example([]) == ["--version"]
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_each_commands_help_example_works(command, tmp_path, monkeypatch):
+    args = example([command])
+    assert args[0] == command
+    if command in NEEDS_LARGE_DATA + RUN_ELSEWHERE:
+        pytest.skip(f"the {command} example needs the corpora or runs in its own test")
+    monkeypatch.chdir(ROOT)
+    args = [a.replace("/tmp/", f"{tmp_path}/") for a in args]
+    result = CliRunner().invoke(main, [*args, *(["--verbose", "0"] if command in (
+        "train", "finetune") else [])])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip()
 
 
 def test_console_script_is_installed():
