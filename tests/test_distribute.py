@@ -152,3 +152,13 @@ def test_mixed_precision_and_jit_train_to_the_float32_loss(tmp_path):
     assert {layer.dtype_policy.name for layer in checkpoint.layers if layer.weights} == {
         "mixed_bfloat16"}
     assert {layer.dtype_policy.name for layer in final.layers} == {"float32"}
+
+
+def test_multi_worker_needs_tf_config(monkeypatch):
+    from rnnzoo.training.options import RunOptions
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="--strategy multi-worker needs TF_CONFIG"):
+        RunOptions(strategy="multi-worker").distribution()
+    with pytest.raises(ValueError, match="unknown strategy 'ring'"):
+        RunOptions(strategy="ring")

@@ -186,3 +186,25 @@ def test_finetuned_tagger_starts_from_the_trained_weights(tmp_path):
     after = evaluate_json(str(out), conllu)["accuracy"]
     assert before > 0.9
     assert after == pytest.approx(before, abs=0.01)
+
+
+def test_data_files_errors_name_the_file(tmp_path):
+    from rnnzoo.training.datafiles import file_splits
+
+    with pytest.raises(FileNotFoundError, match=r"data.files.train: .*nothing.txt: no such file"):
+        file_splits({"train": str(tmp_path / "nothing.txt")}, lambda p: p.read_text(), 0)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(ValueError, match=r"data.files.train: .*empty.txt holds no examples"):
+        file_splits({"train": str(empty)}, lambda p: p.read_text(), 0)
+    text = tmp_path / "labels.txt"
+    text.write_text("spam\tWin money\n")
+    result = run("finetune", "bilstm-spam", "--data", text, "--out", tmp_path / "ft")
+    assert result.exit_code == 1
+    assert "give a .csv (columns text and label) or a .jsonl file" in result.output
+
+
+def test_evaluate_data_with_unknown_labels_names_them():
+    result = run("evaluate", "bilstm-spam", "--data", NOVELS)
+    assert result.exit_code == 1
+    assert "labels the model does not know: ['emma', 'persuasion']" in result.output
