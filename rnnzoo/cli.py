@@ -37,6 +37,11 @@ def main(debug: bool) -> None:
     """
 
 
+data_dir_option = click.option(
+    "--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
+    help="Folder holding the corpora (default: $RNNZOO_DATA).")
+
+
 def _print(data, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -89,8 +94,7 @@ def info_command(name: str, as_json: bool) -> None:
 @click.option("--split", default="test", show_default=True, help="Split of the recipe's corpus.")
 @click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False),
               help="Evaluate on this file (the task's format, see finetune) instead of a split.")
-@click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
-              help="Folder holding the corpora (default: $RNNZOO_DATA).")
+@data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def evaluate(name_or_path: str, split: str, data_file: str | None, data_dir: str | None,
              as_json: bool) -> None:
@@ -252,8 +256,7 @@ def _options(strategy, mixed_precision, jit, verbose, no_tensorboard):
 
 @main.command()
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
-@click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
-              help="Folder holding the corpora (default: $RNNZOO_DATA).")
+@data_dir_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for checkpoints, the trained model, vocabulary and metrics.")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
@@ -325,8 +328,7 @@ def finetune(name_or_path: str, train_file: str, out_dir: str, valid_file: str |
 
 @main.command()
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
-@click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
-              help="Folder holding the corpora (default: $RNNZOO_DATA).")
+@data_dir_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the trials, best.yaml and trials.md.")
 @click.option("--resume", is_flag=True, help="Continue the search in --out.")
@@ -358,8 +360,7 @@ def tune(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtim
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--models-dir", default="saved_models", show_default=True,
               type=click.Path(file_okay=False), help="The zoo folder to publish into.")
-@click.option("--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
-              help="Folder holding the corpora (default: $RNNZOO_DATA).")
+@data_dir_option
 def publish(run_dir: str, models_dir: str, data_dir: str | None) -> None:
     """Publish a trained run into the zoo: evaluate it, write its card and manifest.
 

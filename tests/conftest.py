@@ -2,8 +2,11 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
+
+from rnnzoo.data.corpora import AUSTEN_TITLES
 
 from rnnzoo.training.checkpoints import STATE_FILE
 
@@ -27,3 +30,15 @@ def resume_marked(tmp_path):
                 json.loads(state_file.read_text()))
 
     return resume
+
+
+@pytest.fixture(scope="module")
+def austen_dir(tmp_path_factory):
+    """A data folder whose austen.txt holds six tiny novels cut from the committed slice."""
+    root = tmp_path_factory.mktemp("data")
+    text = (Path(__file__).parent / "data" / "lm_tiny.txt").read_text()
+    novels = [f"{title.title() if title == 'PERSUASION' else title}\n\n\nby\n\nJane Austen\n\n"
+              f"{text[k * 500:(k + 2) * 500]}\n" for k, title in enumerate(AUSTEN_TITLES)]
+    (root / "austen").mkdir()
+    (root / "austen" / "austen.txt").write_text("".join(novels))
+    return root

@@ -19,7 +19,6 @@ from click.testing import CliRunner
 import rnnzoo
 from rnnzoo.cli import main
 from rnnzoo.data import DataFormatError, read_tsv_pairs
-from rnnzoo.data.corpora import AUSTEN_TITLES
 from rnnzoo.models import language_model
 from rnnzoo.models.config import ConfigError
 from rnnzoo.training import language_model as lm_recipe
@@ -378,18 +377,6 @@ def test_cli_refuses_a_nan_temperature_in_one_line(cached_cli):
 
 
 # --- training: resume ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def austen_dir(tmp_path_factory):
-    """A data folder whose austen.txt holds six tiny novels cut from the committed slice."""
-    root = tmp_path_factory.mktemp("data")
-    text = (Path(__file__).parent / "data" / "lm_tiny.txt").read_text()
-    novels = [f"{title.title() if title == 'PERSUASION' else title}\n\n\nby\n\nJane Austen\n\n"
-              f"{text[k * 500:(k + 2) * 500]}\n" for k, title in enumerate(AUSTEN_TITLES)]
-    (root / "austen").mkdir()
-    (root / "austen" / "austen.txt").write_text("".join(novels))
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,12 @@ from click.testing import CliRunner
 
 import rnnzoo
 from rnnzoo.cli import main
-from rnnzoo.data.corpora import AUSTEN_TITLES
 from rnnzoo.training import language_model as lm_recipe
 from rnnzoo.training.recipe import load_recipe
 from rnnzoo.zoo.manifest import ChecksumError
 from rnnzoo.zoo.publish import publish
 from rnnzoo.zoo.registry import UnknownModelError
 
-TEXT = (Path(__file__).parent / "data" / "lm_tiny.txt").read_text()
 RECIPE = {
     "name": "tiny-lm", "task": "language_model", "seed": 0,
     "description": "A tiny character model for the tests.",
@@ -30,13 +28,8 @@ RECIPE = {
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    novels = [f"{title.title() if title == 'PERSUASION' else title}\n\n\nby\n\nJane Austen\n\n"
-              f"{TEXT[k * 500:(k + 2) * 500]}\n" for k, title in enumerate(AUSTEN_TITLES)]
-    (root / "austen").mkdir()
-    (root / "austen" / "austen.txt").write_text("".join(novels))
-    return root
+def data_dir(austen_dir):
+    return austen_dir
 
 
 @pytest.fixture(scope="module")
