@@ -20,10 +20,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
+# Corpora for the training benchmark: RNNZOO_DATA from the environment or `make bench RNNZOO_DATA=DIR`.
 bench: $(STAMP)
-	$(PY) benchmarks/layers.py
-	$(PY) benchmarks/generation.py
-	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/run_all.py $(if $(RNNZOO_DATA),--data-dir "$(RNNZOO_DATA)") --out benchmarks/RESULTS.md
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
