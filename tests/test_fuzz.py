@@ -133,9 +133,10 @@ def test_translate_gives_one_translation_per_source(sources):
 
 @CLI_FUZZ
 @given(SHORT)
+@example("-0")
 def test_cli_generate_prints_the_continuation(prompt):
     assume(prompt != "-")
-    result = run("generate", "rnn-lm", prompt, "--max-tokens", "2", "--temperature", "0")
+    result = run("generate", "rnn-lm", "--max-tokens", "2", "--temperature", "0", "--", prompt)
     assert result.exit_code == 0, result.output
     expected = shipped("rnn-lm").continuation(prompt, max_tokens=2, temperature=0)
     assert result.stdout == click.unstyle(expected) + "\n"
@@ -145,7 +146,7 @@ def test_cli_generate_prints_the_continuation(prompt):
 @given(TEXT)
 def test_cli_tag_prints_one_tag_per_token(text):
     assume(text != "-")
-    result = run("tag", "bilstm-crf-pos", text, "--json")
+    result = run("tag", "bilstm-crf-pos", "--json", "--", text)
     assert result.exit_code == 0, result.output
     pairs = json.loads(result.stdout)
     assert [p["token"] for p in pairs] == text.split()[:MAX_INPUT_TOKENS]
@@ -155,7 +156,7 @@ def test_cli_tag_prints_one_tag_per_token(text):
 @given(TEXT)
 def test_cli_classify_prints_probabilities_summing_to_one(text):
     assume(text != "-")
-    result = run("classify", "bilstm-spam", text, "--json")
+    result = run("classify", "bilstm-spam", "--json", "--", text)
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["label"] in answer["probabilities"]
@@ -166,7 +167,7 @@ def test_cli_classify_prints_probabilities_summing_to_one(text):
 @given(SHORT)
 def test_cli_translate_prints_one_line(text):
     assume(text != "-")
-    result = run("translate", "lstm-seq2seq-en-es", text, "--beam-size", "1")
+    result = run("translate", "lstm-seq2seq-en-es", "--beam-size", "1", "--", text)
     assert result.exit_code == 0, result.output
     expected = shipped("lstm-seq2seq-en-es").translate(text, beam_size=1)
     assert result.stdout == click.unstyle(expected) + "\n"

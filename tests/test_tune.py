@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -70,17 +71,27 @@ def test_distributed_tuning_with_a_chief_and_a_worker_on_localhost(tmp_path):
                "--out", str(out), "--verbose", "0", "--no-tensorboard"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERASTUNER_ORACLE_IP": "127.0.0.1",
            "KERASTUNER_ORACLE_PORT": port}
-    chief = subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": "chief"},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    worker = subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": "tuner0"},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    worker_out, worker_err = worker.communicate(timeout=600)
-    chief_out, chief_err = chief.communicate(timeout=120)
-    assert worker.returncode == 0, worker_err[-3000:]
-    assert chief.returncode == 0, chief_err[-3000:]
+    def start(tuner_id):
+        log = open(tmp_path / f"{tuner_id}.log", "w")
+        return subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": tuner_id},
+                                stdout=log, stderr=subprocess.STDOUT, text=True)
+
+    worker = start("tuner0")
+    time.sleep(3)
+    chief = start("chief")
+    deadline = time.monotonic() + 600
+    while worker.poll() is None and chief.poll() in (None, 0) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if worker.poll() is None:
+        worker.kill()
+    worker.wait()
+    chief.wait(timeout=120)
+    chief_log, worker_log = ((tmp_path / f"{i}.log").read_text() for i in ("chief", "tuner0"))
+    assert chief.returncode == 0, chief_log[-3000:]
+    assert worker.returncode == 0, worker_log[-3000:]
     table = (out / "trials.md").read_text().splitlines()
     assert len(table) == 4 and all("COMPLETED" in row for row in table[2:])
-    assert "best configuration:" in chief_out and "best configuration:" not in worker_out
+    assert "best configuration:" in chief_log and "best configuration:" not in worker_log
     assert sorted(p.name for p in (out / "trials").iterdir()) == ["0", "1"]
     assert (out / "best.yaml").is_file()
 

@@ -13,7 +13,8 @@ the recipe, with the trial's values put in, by the task's recipe module::
         training.batch_size: {int: [16, 64], step: 16}
 
 Keys are ``SECTION.KEY`` of the recipe (model, data, vocabulary, training). The run folder holds
-``trials/ID/`` (each trial's run), ``keras_tuner/`` (the oracle's state), ``best.yaml`` (the
+``trials/ID/`` (each trial's run), ``keras_tuner/`` (the oracle's state; a distributed
+search's workers keep theirs in ``keras_tuner_workers/ID``), ``best.yaml`` (the
 recipe with the best values, ready for ``rnnzoo train``) and ``trials.md`` (every trial's values,
 status and objective).
 
@@ -152,8 +153,17 @@ class RecipeTuner:
                  {"max_trials": self.tune["max_trials"]})
         return Tuner(hypermodel=None, objective=self.objective(),
                      hyperparameters=search_space(self.tune["space"]), tune_new_entries=False,
-                     directory=str(self.out), project_name="keras_tuner", overwrite=not resume,
+                     directory=str(self.out), project_name=project_name(), overwrite=not resume,
                      seed=self.recipe["seed"], **sizes)
+
+
+def project_name() -> str:
+    """keras-tuner's folder under OUT: ``keras_tuner`` (the oracle's state), or for a worker of
+    a distributed search ``keras_tuner_workers/ID`` (its own tuner state, so that a worker
+    starting first does not create the chief's folder)."""
+    if is_tuning_worker():
+        return f"keras_tuner_workers/{os.environ.get('KERASTUNER_TUNER_ID', 'tuner0')}"
+    return "keras_tuner"
 
 
 def is_tuning_worker() -> bool:
