@@ -4,7 +4,9 @@ only), ready for ``tf.saved_model.save``.
 
 Each module mirrors its task object in :mod:`rnnzoo.zoo.tasks` step for step, so a served
 answer equals the in-process one: language models read and generate one prompt at a time (as
-``LanguageModel.generate`` does), taggers, classifiers and translators run the whole batch.
+``LanguageModel.generate`` does), taggers, classifiers and translators run the whole batch; each
+input is cut to the task object's ``max_input_tokens`` as it is there (a prompt to its last
+tokens, any other text to its first).
 """
 
 from __future__ import annotations
@@ -54,10 +56,12 @@ class LanguageModelModule(tf.Module):
         self._word = task.level == "word"
         self._boundary = task.boundary
         self._eos = task.vocab.eos_id if self._word else -1
+        self._limit = task.max_input_tokens
 
-    def _prompt_ids(self, text: tf.Tensor) -> tf.Tensor:
-        tokens = tf.concat([[self._boundary], self._vocab.tokenize(text)], axis=0)
-        return _ids(self._vocab, tokens)
+    def _prompt_ids(self, text: tf.Tensor, keep_last: bool = False) -> tf.Tensor:
+        tokens = self._vocab.tokenize(text)
+        tokens = tokens[-self._limit:] if keep_last else tokens[: self._limit]
+        return _ids(self._vocab, tf.concat([[self._boundary], tokens], axis=0))
 
     def _text(self, ids: tf.Tensor) -> tf.Tensor:
         tokens = self.inverse_layer(tf.cast(ids, tf.int64))
@@ -69,7 +73,7 @@ class LanguageModelModule(tf.Module):
 
     def _continue(self, prompt, max_tokens, temperature, top_k, seed) -> tf.Tensor:
         ids = self._generator.generate(
-            self._prompt_ids(prompt)[None], tf.cast(max_tokens, tf.int32),
+            self._prompt_ids(prompt, keep_last=True)[None], tf.cast(max_tokens, tf.int32),
             tf.cast(temperature, tf.float32), tf.cast(top_k, tf.int32), tf.constant(1.0),
             tf.cast(seed, tf.int64))
         return self._text(ids[0])
@@ -133,12 +137,13 @@ class TaggerModule(tf.Module):
         self._lowercase = vocab_cfg.get("lowercase", True)
         self._max_chars = vocab_cfg.get("max_word_chars", 30)
         self._chars = task.config["model"].get("char_features") is not None
+        self._limit = task.max_input_tokens
         self._bioes = task.scheme == "BIOES"
         self.tag_names = tf.constant(task.vocabs.tag_names)
 
     @tf.function(input_signature=[STRINGS])
     def serving_default(self, sentences):
-        tokens = text_ops.split_whitespace(sentences)
+        tokens = text_ops.split_whitespace(sentences)[:, : self._limit]
         keys = tokens
         if self._lowercase:
             keys = tokens.with_flat_values(tf.strings.lower(tokens.flat_values, encoding="utf-8"))
@@ -202,9 +207,11 @@ class TranslatorModule(tf.Module):
         self._source = task.source
         self._cfg = seq2seq.validate_config(task.config["model"])
         self._skip = tf.constant([PAD, UNK, BOS, EOS])
+        self._limit = task.max_input_tokens
 
     def _source_ids(self, texts: tf.Tensor) -> tf.Tensor:
-        ids = _ids(self._source, text_ops.joined_words_and_punctuation(texts))
+        tokens = text_ops.joined_words_and_punctuation(texts)[:, : self._limit]
+        ids = _ids(self._source, tokens)
         return _at_least_one(ids, int(self._source.ids([EOS])[0]))
 
     def _max_length(self, source: tf.Tensor) -> tf.Tensor:
