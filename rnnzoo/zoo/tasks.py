@@ -261,7 +261,9 @@ class Translator(TaskModel):
 
     def translate(self, texts: str | Sequence[str], beam_size: Optional[int] = None,
                   length_penalty: Optional[float] = None) -> str | list[str]:
-        """Beam-search translation of each text (the recipe's beam and penalty by default)."""
+        """Beam-search translation of each text (the recipe's beam and penalty by default),
+        decoded in batches of similar lengths; a batch's decode-length cap is 2 × its longest
+        source + 10 (at most the recipe's ``max_decode_length``)."""
         from rnnzoo.models import seq2seq
 
         texts, single = _texts(texts)
