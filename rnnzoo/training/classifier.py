@@ -46,8 +46,8 @@ from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    callbacks as run_callbacks, finish, open_run, read_config, sections, start_model, vocabulary,
-    write_config,
+    callbacks as run_callbacks, finish, grown, open_run, read_config, sections, start_model,
+    vocabulary, write_config,
 )
 
 logger = logging.getLogger(__name__)
@@ -177,16 +177,12 @@ def read_labels(path: Path) -> list[str]:
 
 def class_labels(documents: list[Document], init: Optional[dict]) -> list[str]:
     """The classes: those of the training documents, sorted; or, starting from a trained model
-    (``init``), its classes, with new ones appended when ``init.extend_vocab`` (else an error)."""
+    (``init``), its classes grown by the new ones (see :func:`runs.grown`)."""
     labels = sorted({d.label for d in documents})
     if not init:
         return labels
-    known = read_labels(Path(init["from"]) / LABELS)
-    new = [label for label in labels if label not in known]
-    if new and not init.get("extend_vocab"):
-        raise ValueError(f"the training data has labels the model does not know: {new} "
-                         f"(it knows {known}; pass --extend-vocab to add them)")
-    return known + new
+    return grown(read_labels(Path(init["from"]) / LABELS), labels, init, closed=True,
+                 what="labels")
 
 
 def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,

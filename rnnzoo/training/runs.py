@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import keras
 import yaml
 
-from rnnzoo.data.vocab import Vocabulary
+from rnnzoo.data.vocab import PAD, UNK, Vocabulary
 from rnnzoo.models.config import validate
 from rnnzoo.plots import save_learning_curves
 from rnnzoo.training.checkpoints import BEST_FILE, STATE_FILE, load_checkpoint, write_json
@@ -88,25 +88,31 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
         weight.assign(new)
 
 
+def grown(known: list[str], found: list[str], init: dict, closed: bool, what: str) -> list[str]:
+    """A trained model's ``known`` tokens (labels, tags, words), with the training data's new
+    ones from ``found`` appended when ``init.extend_vocab``. For a ``closed`` set (tags,
+    labels), new ones without ``extend_vocab`` are an error naming them; new words are simply
+    unknown."""
+    new = [t for t in found if t not in set(known)]
+    if init["extend_vocab"]:
+        logger.info("%d new %s added to the trained model's %d", len(new), what, len(known))
+        return known + new
+    if closed and new:
+        shown = [t for t in known if t not in (PAD, UNK)][:20]
+        raise ValueError(f"the training data has {what} the model does not know: {new[:10]} "
+                         f"(it knows {shown}; pass --extend-vocab to add them)")
+    return known
+
+
 def vocabulary(init: Optional[dict], file: str, built: Vocabulary, closed: bool = False,
                what: str = "tokens") -> Vocabulary:
     """The vocabulary to train with: ``built`` from the training data, or, when starting from a
-    trained model (``init``), that model's ``file`` — with ``built``'s new tokens appended when
-    ``init.extend_vocab``. For a ``closed`` set (tags), new ones without ``extend_vocab`` are an
-    error; new words are simply unknown."""
+    trained model (``init``), that model's ``file`` grown by ``built`` (see :func:`grown`)."""
     if not init:
         return built
     init = validate(init, INIT_SCHEMA, "init")
     base = Vocabulary.load(Path(init["from"]) / file, built.level)
-    new = [t for t in built.tokens if t not in set(base.tokens)]
-    if init["extend_vocab"]:
-        logger.info("%s: %d new %s added to the trained model's %d", file, len(new), what,
-                    len(base))
-        return Vocabulary(base.tokens + new, base.level)
-    if closed and new:
-        raise ValueError(f"the training data has {what} the model does not know: {new[:10]} "
-                         "(pass --extend-vocab to add them)")
-    return base
+    return Vocabulary(grown(base.tokens, built.tokens, init, closed, what), base.level)
 
 
 def callbacks(out: Path, options: RunOptions) -> list[keras.callbacks.Callback]:
