@@ -32,6 +32,16 @@ def resume_marked(tmp_path):
     return resume
 
 
+@pytest.fixture
+def zoo_copy(tmp_path, monkeypatch):
+    """``$RNNZOO_HOME`` holding a copy of rnn-lm; returns the copy's folder."""
+    home = tmp_path / "models"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "saved_models" / "rnn-lm",
+                    home / "rnn-lm")
+    monkeypatch.setenv("RNNZOO_HOME", str(home))
+    return home / "rnn-lm"
+
+
 @pytest.fixture(scope="module")
 def austen_dir(tmp_path_factory):
     """A data folder whose austen.txt holds six tiny novels cut from the committed slice."""

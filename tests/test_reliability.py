@@ -30,6 +30,7 @@ from rnnzoo.zoo import load
 from rnnzoo.zoo.manifest import ChecksumError, sha256
 from rnnzoo.zoo.registry import UnknownModelError
 from rnnzoo.zoo.tasks import MAX_INPUT_TOKENS
+from tiny_recipes import TINY_LM
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "rnnzoo"
@@ -39,14 +40,6 @@ LINE = (f"{WORDS} " * 40_000)[:1_000_000]
 """A single 1 MB line of 280,000 words."""
 ODD = "🙂 e\u0301 👩\u200d👩\u200d👧 ﷽ x\u0308\u0323 ZWJ\u200d ١٢٣ 中文"
 """Emoji (one with zero-width joiners), combining marks, Arabic digits, CJK."""
-TINY_LM = {
-    "name": "tiny-lm", "task": "language_model", "seed": 0, "description": "tests",
-    "model": {"level": "char", "cell": "gru", "embedding_dim": 8, "hidden": 16, "num_layers": 1,
-              "tie_weights": False},
-    "data": {"corpus": "austen", "test": "PERSUASION", "valid_fraction": 0.1},
-    "training": {"batch_size": 4, "bptt": 20, "epochs": 1, "learning_rate": 0.01,
-                 "eval_bptt": 50},
-}
 
 
 @functools.cache
@@ -63,15 +56,6 @@ def run(*args, stdin=None):
 def cached_cli(monkeypatch):
     """The CLI's task commands use the module's loaded models (loading is tested apart)."""
     monkeypatch.setattr(rnnzoo.zoo, "load", shipped)
-
-
-@pytest.fixture
-def zoo_copy(tmp_path, monkeypatch):
-    """``$RNNZOO_HOME`` holding a copy of rnn-lm; returns the copy's folder."""
-    home = tmp_path / "models"
-    shutil.copytree(ZOO / "rnn-lm", home / "rnn-lm")
-    monkeypatch.setenv("RNNZOO_HOME", str(home))
-    return home / "rnn-lm"
 
 
 def write_yaml(path: Path, data) -> Path:
@@ -133,7 +117,7 @@ def test_tampered_files_are_refused_before_anything_is_read(zoo_copy, monkeypatc
                                                               content):
     read = []
     monkeypatch.setattr(keras.saving, "load_model", lambda *a, **k: read.append(a))
-    monkeypatch.setattr(yaml, "safe_load", lambda *a, **k: read.append(a))
+    monkeypatch.setattr("rnnzoo.zoo.registry.load_yaml", lambda *a, **k: read.append(a))
     (zoo_copy / file).write_bytes(content)
     with pytest.raises(ChecksumError, match=rf"{file.replace('.', '[.]')}: sha256 .* the file is "
                                             "corrupted or was changed"):
@@ -310,8 +294,12 @@ def test_a_1mb_line_is_cut_and_answered_quickly(caplog):
     translation, seconds = _timed(lambda: translator.translate(LINE, beam_size=1))
     assert translation == translator.translate(head, beam_size=1) and seconds < 30
     cuts = [r.getMessage() for r in caplog.records]
-    assert "<LanguageModel 'rnn-lm'>: an input of 1000000 tokens is cut to its last 1000" in cuts
-    assert "<Tagger 'bilstm-crf-pos'>: an input of 280000 tokens is cut to its first 1000" in cuts
+    assert ("<LanguageModel 'rnn-lm'>: an input of 1000000 characters is cut to its last 100000 "
+            "before it is tokenised") in cuts
+    assert "<LanguageModel 'rnn-lm'>: an input of 100000 tokens is cut to its last 1000" in cuts
+    assert ("<Tagger 'bilstm-crf-pos'>: an input of 1000000 characters is cut to its first "
+            "100000 before it is tokenised") in cuts
+    assert "<Tagger 'bilstm-crf-pos'>: an input of 28000 tokens is cut to its first 1000" in cuts
 
 
 def test_cli_tags_a_1mb_line_cut_to_the_limit(cached_cli):
@@ -469,14 +457,16 @@ def test_no_pickle_or_eval_in_the_package():
     assert found == []
 
 
-def test_yaml_is_read_with_safe_load_only():
-    allowed = {"yaml.safe_load", "yaml.safe_dump", "yaml.YAMLError"}
-    found = [(path, _dotted(node)) for path, node in _calls_and_imports()
-             if isinstance(node, ast.Attribute) and _dotted(node).startswith("yaml.")
-             and _dotted(node) not in allowed]
-    found += [(path, node.module) for path, node in _calls_and_imports()
-              if isinstance(node, ast.ImportFrom) and node.module == "yaml"]
-    assert found == []
+def test_yaml_is_read_by_the_safe_loader_in_one_place_only():
+    allowed = {"yaml.SafeLoader", "yaml.SafeDumper", "yaml.dump", "yaml.YAMLError",
+               "yaml.AliasEvent", "yaml.CollectionStartEvent", "yaml.CollectionNode",
+               "yaml.ScalarNode"}
+    uses = [(str(path), _dotted(node)) for path, node in _calls_and_imports()
+            if isinstance(node, ast.Attribute) and _dotted(node).startswith("yaml.")]
+    assert {path for path, _ in uses} == {"rnnzoo/models/config.py"}
+    assert {name for _, name in uses} <= allowed
+    assert not [(path, node.module) for path, node in _calls_and_imports()
+                if isinstance(node, ast.ImportFrom) and node.module == "yaml"]
 
 
 def test_keras_files_load_in_safe_mode_only():
@@ -486,7 +476,11 @@ def test_keras_files_load_in_safe_mode_only():
     unsafe = [path for path, node in loads
               if not any(k.arg == "safe_mode" and isinstance(k.value, ast.Constant)
                          and k.value.value is True for k in node.keywords)]
-    assert len(loads) >= 8 and unsafe == []
+    assert [str(path) for path, _ in loads] == ["rnnzoo/saving.py"] and unsafe == []
+    callers = {str(path) for path, node in _calls_and_imports()
+               if isinstance(node, ast.ImportFrom) and node.module == "rnnzoo.saving"
+               and "load_keras" in [a.name for a in node.names]}
+    assert len(callers) >= 8
     assert not [path for path, node in _calls_and_imports() if isinstance(node, ast.Attribute)
                 and node.attr == "enable_unsafe_deserialization"]
 

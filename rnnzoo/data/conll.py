@@ -20,10 +20,21 @@ UPOS_TAGS = frozenset(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
 )
 _REQUIRED = frozenset({"form", "upos", "xpos", "head", "deprel"})
-_WORD_ID = re.compile(r"[1-9][0-9]*\Z")
-_RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*\Z")
-_EMPTY_ID = re.compile(r"[0-9]+\.[1-9][0-9]*\Z")
-_IOB2_TAG = re.compile(r"(?:O|[BI]-(\S+))\Z")
+_WORD_ID = re.compile(r"[1-9][0-9]*")
+_RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
+_EMPTY_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
+_IOB2_TAG = re.compile(r"(?:O|[BI]-(\S+))")
+
+
+MAX_SENTENCE_TOKENS = 1000
+"""Tokens a sentence of a tagged file may hold: a longer one is refused (each token costs the
+evaluation and training pipelines memory; the task objects read as many of an input)."""
+
+
+def _check_length(sentence: TaggedSentence, path: PathLike, number: int) -> None:
+    if len(sentence.tokens) > MAX_SENTENCE_TOKENS:
+        raise DataFormatError(path, number, f"a sentence of more than {MAX_SENTENCE_TOKENS} "
+                              "tokens; split it with blank lines")
 
 
 class TaggedSentence(NamedTuple):
@@ -63,13 +74,13 @@ def read_conllu(
         if len(fields) != len(CONLLU_COLUMNS):
             raise DataFormatError(path, number, f"expected 10 tab-separated columns, got {len(fields)}")
         word_id = fields[0]
-        if _RANGE_ID.match(word_id):
+        if _RANGE_ID.fullmatch(word_id):
             ranges += 1
             continue
-        if _EMPTY_ID.match(word_id):
+        if _EMPTY_ID.fullmatch(word_id):
             empty_nodes += 1
             continue
-        if not _WORD_ID.match(word_id):
+        if not _WORD_ID.fullmatch(word_id):
             raise DataFormatError(path, number, f"bad ID {word_id!r}")
         form, tag = fields[1], fields[index]
         if not tag or (tag == "_" and column in _REQUIRED):
@@ -78,6 +89,7 @@ def read_conllu(
             raise DataFormatError(path, number, f"unknown {column} tag {tag!r}")
         current.tokens.append(form)
         current.tags.append(tag)
+        _check_length(current, path, number)
     if current.tokens:
         sentences.append(current)
     logger.info(
@@ -132,6 +144,7 @@ def read_iob2(
         _check_iob2_tag(tag, current.tags[-1] if current.tags else "O", entity_types, path, number)
         current.tokens.append(token)
         current.tags.append(tag)
+        _check_length(current, path, number)
     if current.tokens:
         sentences.append(current)
     logger.info("%s: %d sentences; %d -DOCSTART- lines", path, len(sentences), docstarts)
@@ -141,7 +154,7 @@ def read_iob2(
 def _check_iob2_tag(
     tag: str, previous: str, entity_types: Optional[Collection[str]], path: PathLike, number: int
 ) -> None:
-    match = _IOB2_TAG.match(tag)
+    match = _IOB2_TAG.fullmatch(tag)
     if match is None:
         raise DataFormatError(path, number, f"unknown tag {tag!r}: IOB2 tags are O, B-TYPE or I-TYPE")
     kind = match.group(1)
@@ -160,7 +173,7 @@ def iob2_to_bioes(tags: Sequence[str]) -> list[str]:
     result = []
     for i, tag in enumerate(tags):
         previous = tags[i - 1] if i else "O"
-        match = _IOB2_TAG.match(tag)
+        match = _IOB2_TAG.fullmatch(tag)
         if match is None or (tag.startswith("I-") and previous[2:] != match.group(1)):
             raise ValueError(f"tag {i} ({tag!r} after {previous!r}) is not valid IOB2")
         following = tags[i + 1] if i + 1 < len(tags) else "O"

@@ -19,7 +19,7 @@ from typing import Iterable, NamedTuple, Optional, Sequence, Union
 
 import tensorflow as tf
 
-from rnnzoo.data.files import DataFormatError, PathLike, iter_lines, read_text
+from rnnzoo.data.files import DataFormatError, PathLike, iter_lines, loads_json, read_text
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def read_jsonl_documents(path: PathLike, text_key: str = "text", label_key: str 
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = loads_json(line)
         except json.JSONDecodeError as e:
             raise DataFormatError(path, number, f"invalid JSON: {e.msg}") from None
         if not isinstance(record, dict) or text_key not in record or label_key not in record:
@@ -180,7 +180,7 @@ def read_spamassassin(source: Union[PathLike, Iterable[PathLike]],
     documents = []
     for path in files:
         try:
-            record = json.loads(read_text(path))
+            record = loads_json(read_text(path))
         except json.JSONDecodeError as e:
             raise DataFormatError(path, e.lineno, f"invalid JSON: {e.msg}") from None
         if not (isinstance(record, dict) and all(isinstance(record.get(k), str) for k in ("group", "text"))):

@@ -1,9 +1,11 @@
-"""Reading text files line by line, with errors that name the file and the line."""
+"""Reading text files line by line, with errors that name the file and the line; the mode of
+the files rnnzoo writes."""
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Iterator, Union
+from typing import Any, Iterator, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -15,6 +17,15 @@ class DataFormatError(ValueError):
         super().__init__(f"{os.fspath(path)}:{line}: {message}")
         self.path = os.fspath(path)
         self.line = line
+
+
+def default_mode(folder: bool = False) -> int:
+    """The mode ``open()`` or ``mkdir()`` would give a new file or folder under the current
+    umask (0644 / 0755 under the usual 022): what rnnzoo gives the files it writes through a
+    private temporary file (``mkstemp`` and ``mkdtemp`` make them 0600 / 0700)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
 
 
 def iter_lines(path: PathLike, keepends: bool = False) -> Iterator[tuple[int, str]]:
@@ -39,3 +50,12 @@ def iter_lines(path: PathLike, keepends: bool = False) -> Iterator[tuple[int, st
 def read_text(path: PathLike) -> str:
     """The whole UTF-8 file as one string, line endings kept."""
     return "".join(line for _, line in iter_lines(path, keepends=True))
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads(text)``, with a document nested too deeply for Python's parser (which
+    raises RecursionError) reported as the ``json.JSONDecodeError`` any other bad JSON is."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text[:100], 0) from None

@@ -8,6 +8,8 @@ the allowed ones), a missing required key, a wrong type, or an impossible value.
 from __future__ import annotations
 
 import math
+
+import yaml
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -101,3 +103,60 @@ def validate(config: Mapping[str, Any], schema: Mapping[str, Field], where: str)
 CELLS = ("rnn", "lstm", "gru")
 IMPLEMENTATIONS = ("explicit", "builtin")
 PROBABILITY = dict(kind=float, low=0.0, high=1.0, high_open=True)
+
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_DEPTH = 16
+MAX_YAML_STRING = 4096
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses anchors and aliases (a few aliased lines can expand
+    into gigabytes: "billion laughs") and collections nested deeper than MAX_YAML_DEPTH."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ConfigError(f"{self.where}:{line}: YAML anchors and aliases (&name, *name) are "
+                              "not allowed; write each value out")
+        if isinstance(event, yaml.CollectionStartEvent):
+            self.depth += 1
+            if self.depth > MAX_YAML_DEPTH:
+                raise ConfigError(f"{self.where}:{line}: nested deeper than {MAX_YAML_DEPTH} "
+                                  "levels")
+        node = super().compose_node(parent, index)
+        if isinstance(node, yaml.CollectionNode):
+            self.depth -= 1
+        elif isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_YAML_STRING:
+            raise ConfigError(f"{self.where}:{line}: a value of {len(node.value)} characters; "
+                              f"at most {MAX_YAML_STRING}")
+        return node
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a value shared by two keys out twice instead of as an anchor and an alias, so
+    that :func:`load_yaml` reads back whatever rnnzoo writes."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` as YAML that :func:`load_yaml` accepts (keys in order, no aliases)."""
+    return yaml.dump(data, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """The YAML document ``text`` as plain data (``safe_load``'s types), read without anchors
+    or aliases and within MAX_YAML_BYTES, MAX_YAML_DEPTH and MAX_YAML_STRING; any other
+    outcome is a :class:`ConfigError` starting with ``where`` (the file's name)."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_YAML_BYTES} bytes; not a recipe")
+    loader = _NoAliasLoader(text)
+    loader.where, loader.depth = where, 0
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{where}: not valid YAML ({error})") from None
+    finally:
+        loader.dispose()

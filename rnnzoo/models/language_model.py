@@ -2,7 +2,8 @@
 
 p(w_t | w_<t) = softmax(W_o h_t^(N) + b_o), h_t^(l) the l-th recurrent layer's state. Regularised
 as in Merity et al. (2018): embedding dropout (a word's whole vector dropped at a position),
-variational ("locked") dropout between layers (one mask for the whole sequence) and
+variational ("locked") dropout on the embeddings and after each layer (one mask for the whole
+sequence; Gal & Ghahramani 2016) and
 weight tying (W_o = E, Press & Wolf 2017). Trained with truncated BPTT over a continuous stream:
 with ``stateful=True`` each layer carries its state from one batch to the next.
 """
@@ -27,6 +28,7 @@ SCHEMA = {
     "reset_after": Field(bool, default=True),
     "dropout": Field(default=0.0, **PROBABILITY),
     "embedding_dropout": Field(default=0.0, **PROBABILITY),
+    "input_dropout": Field(default=0.0, **PROBABILITY),
     "tie_weights": Field(bool, default=True),
 }
 
@@ -58,6 +60,9 @@ def build(config: dict, batch_size: int | None = None, stateful: bool = False) -
     if cfg["embedding_dropout"]:
         x = keras.layers.Dropout(cfg["embedding_dropout"], noise_shape=(None, None, 1),
                                  name="embedding_dropout")(x)
+    if cfg["input_dropout"]:
+        x = keras.layers.Dropout(cfg["input_dropout"], noise_shape=(None, 1, None),
+                                 name="locked_input_dropout")(x)
     for index in range(cfg["num_layers"]):
         x = recurrent_layer(
             cfg["cell"], cfg["implementation"], cfg["hidden"], return_sequences=True,
@@ -76,7 +81,7 @@ def build(config: dict, batch_size: int | None = None, stateful: bool = False) -
 
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
-                         clipnorm: float | None = 0.25) -> keras.Model:
-    """Adam on the mean token cross-entropy (padding, id 0, ignored)."""
-    return compile_token_model(model, learning_rate, clipnorm)
+                         clipnorm: float | None = 0.25, optimizer: str = "adam") -> keras.Model:
+    """Adam or SGD on the mean token cross-entropy (padding, id 0, ignored)."""
+    return compile_token_model(model, learning_rate, clipnorm, optimizer)
 

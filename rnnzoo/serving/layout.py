@@ -16,8 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
+from rnnzoo.data.files import default_mode
+
 MODELS_CONFIG = "models.config"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class VersionExistsError(FileExistsError):
@@ -32,7 +34,7 @@ def versions(model_base: Path) -> list[int]:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name or ""):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(f"export name {name!r}: use letters, digits, '.', '_' and '-' only")
     return name
 
@@ -56,6 +58,7 @@ def write_version(base: str | os.PathLike, name: str, version: Optional[int],
     staging = Path(tempfile.mkdtemp(prefix=f".{version}-incomplete-", dir=model_base))
     try:
         write(staging)
+        os.chmod(staging, default_mode(folder=True))
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -68,7 +71,7 @@ def write_models_config(base: Path) -> Path:
     """``BASE/models.config`` (TF Serving's ``--model_config_file``): every model folder under
     BASE that holds a version, served from ``/models/<name>`` in the container."""
     entries = []
-    for folder in sorted(p for p in base.iterdir() if p.is_dir() and _NAME.match(p.name)):
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and _NAME.fullmatch(p.name)):
         if versions(folder):
             entries.append(
                 "  config {\n"

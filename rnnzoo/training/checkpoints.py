@@ -1,39 +1,67 @@
 """Checkpoints written atomically at each epoch end, so a killed run resumes where it stopped.
 
-After epoch N, ``DIR/checkpoint-N.keras`` (model and optimizer state) is written to a temporary
-file and renamed into place; then ``DIR/checkpoint.json`` (epochs done, history, the model
-file's name) is replaced the same way — that rename commits the epoch — and older model files
-are removed. A kill at any point leaves a JSON that names a complete model file of the same
-epoch.
+After epoch N, ``DIR/checkpoint-N.keras`` (model and optimizer state) and, when the epoch is
+the best so far, ``DIR/best-N.weights.h5`` are written to temporary files and renamed into
+place; then ``DIR/checkpoint.json`` (epochs done, history, the model and best-weights files'
+names) is replaced the same way — that rename commits the epoch — and the files it no longer
+names are removed. A kill at any point leaves a JSON that names complete files of epochs that
+its history holds. A file is only begun when the disk has room for it, and a write that fails
+for want of space removes its temporary file and raises :class:`DiskFullError`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
+import h5py
 import keras
 
+from rnnzoo.data.files import default_mode, loads_json
+from rnnzoo.saving import load_keras
 from rnnzoo.training.options import is_chief
 
 MODEL_FILE = "checkpoint.keras"  # the single model file of runs written before numbered files
 STATE_FILE = "checkpoint.json"
-BEST_FILE = "best.weights.h5"
 
 
-def atomic_write(path: Path, write) -> None:
-    """Calls ``write(tmp_path)`` and renames the result onto ``path``."""
+class DiskFullError(OSError):
+    """No space left for a file; the files committed before it are kept."""
+
+
+def _disk_full(path: Path) -> DiskFullError:
+    return DiskFullError(errno.ENOSPC, f"{path}: no space left on the device; nothing was "
+                         "written over (the last committed checkpoint is kept): free some space "
+                         "and resume with --resume")
+
+
+def atomic_write(path: Path, write, needed: int = 0) -> None:
+    """Calls ``write(tmp_path)`` and renames the result onto ``path``, readable as a file
+    ``open()`` would make (the umask's mode, not ``mkstemp``'s 0600). With ``needed`` (bytes),
+    refuses to begin unless the disk has that much free: h5py can crash the process when the
+    disk fills mid-file. Out of space, the temporary file is removed and
+    :class:`DiskFullError` raised; ``path`` is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if needed and shutil.disk_usage(path.parent).free < needed:
+        raise _disk_full(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                suffix="".join(path.suffixes))
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
+    except OSError as error:
+        if error.errno == errno.ENOSPC or "errno = 28" in str(error):
+            raise _disk_full(path) from None
+        raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -45,8 +73,9 @@ def write_json(path: Path, data) -> None:
 
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves model, optimizer and history (with each epoch's seconds) after every epoch,
-    atomically (in a multi-worker cluster, the chief only); and ``best.weights.h5`` whenever ``monitor`` reaches its best value of the whole
-    history, resumed epochs included (what the run's final model is made of)."""
+    atomically (in a multi-worker cluster, the chief only); and ``best-N.weights.h5`` whenever
+    ``monitor`` reaches its best value of the whole history, resumed epochs included (what the
+    run's final model is made of: :func:`best_weights`)."""
 
     def __init__(self, directory: str | os.PathLike, history: Optional[dict] = None,
                  monitor: str = "val_loss", mode: str = "min"):
@@ -56,6 +85,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.directory = Path(directory)
         self.history = history or {}
         self.monitor, self.best = monitor, min if mode == "min" else max
+        self.best_file = _state(self.directory).get("best")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()
@@ -66,16 +96,60 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         if not is_chief():
             return
+        weights = _float32_bytes(self.model.weights)
+        slots = _float32_bytes(self.model.optimizer.variables if self.model.optimizer else [])
         values = self.history.get(self.monitor, [])
         if values and values[-1] == self.best(values):
-            atomic_write(self.directory / BEST_FILE, self.model.save_weights)
+            best = f"best-{epoch + 1}.weights.h5"
+            atomic_write(self.directory / best, lambda tmp: save_model_weights(self.model, tmp),
+                         needed=weights + _MARGIN)
+            self.best_file = best
         name = f"checkpoint-{epoch + 1}.keras"
-        atomic_write(self.directory / name, self.model.save)
+        atomic_write(self.directory / name, self.model.save, needed=weights + slots + _MARGIN)
+        state = {"epochs_done": epoch + 1, "model": name, "history": self.history}
         write_json(self.directory / STATE_FILE,
-                   {"epochs_done": epoch + 1, "model": name, "history": self.history})
-        for old in self.directory.glob("checkpoint*.keras"):
-            if old.name != name:
+                   state if self.best_file is None else {**state, "best": self.best_file})
+        for old in [*self.directory.glob("checkpoint*.keras"),
+                    *self.directory.glob("best*.weights.h5")]:
+            if old.name not in (name, self.best_file):
                 old.unlink()
+
+
+_MARGIN = 1 << 20
+
+
+def _float32_bytes(variables) -> int:
+    return 4 * sum(math.prod(v.shape) for v in variables)
+
+
+def _state(directory: Path) -> dict:
+    path = directory / STATE_FILE
+    return loads_json(path.read_text()) if path.is_file() else {}
+
+
+def save_model_weights(model: keras.Model, path: str | os.PathLike) -> None:
+    """The model's weights alone (no optimizer state, which ``Model.save_weights`` adds), as
+    HDF5 datasets ``0``, ``1``, … in ``model.weights`` order."""
+    with h5py.File(path, "w") as f:
+        for index, weight in enumerate(model.weights):
+            f.create_dataset(str(index), data=keras.ops.convert_to_numpy(weight.value))
+
+
+def load_model_weights(model: keras.Model, path: str | os.PathLike) -> None:
+    """Sets ``model``'s weights from a :func:`save_model_weights` file of the same
+    architecture (a ValueError names the first weight that differs)."""
+    with h5py.File(path, "r") as f:
+        values = [f[str(index)][()] for index in range(len(f))]
+    if len(values) != len(model.weights) or any(
+            v.shape != tuple(w.shape) for v, w in zip(values, model.weights)):
+        raise ValueError(f"{path}: holds weights of another architecture than the model")
+    model.set_weights(values)
+
+
+def best_weights(directory: str | os.PathLike) -> Optional[Path]:
+    """The committed best-weights file of a run's checkpoints folder, or None."""
+    best = _state(Path(directory)).get("best")
+    return None if best is None else Path(directory) / best
 
 
 class CheckpointMismatchError(ValueError):
@@ -115,11 +189,11 @@ def load_checkpoint(directory: str | os.PathLike,
     if not state_path.exists():
         raise FileNotFoundError(f"{directory}: no checkpoint to resume from ({STATE_FILE} and "
                                 "its model file are written at the end of each epoch)")
-    state = json.loads(state_path.read_text())
+    state = _state(directory)
     model_path = directory / state.get("model", MODEL_FILE)
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: named by {state_path} but missing")
-    model = keras.saving.load_model(model_path, safe_mode=True)
+    model = load_keras(model_path)
     if expected is not None:
         check_architecture(model, expected(), model_path)
     return model, int(state["epochs_done"]), state.get("history", {})

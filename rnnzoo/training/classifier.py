@@ -42,6 +42,7 @@ from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.metrics import accuracy, macro_f1
 from rnnzoo.models import classifier
 from rnnzoo.models.config import Field, validate
+from rnnzoo.saving import load_keras
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
@@ -250,7 +251,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "
     documents = splits[split]
     vocab = Vocabulary.load(run / "vocab.txt", "word")
     labels = read_labels(run / LABELS)
-    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    model = load_keras(run / "model.keras")
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
     unknown = sorted({d.label for d in documents} - set(labels))
     if unknown:

@@ -18,7 +18,9 @@ from rnnzoo.data.text import lm_windows, stream_tokens
 from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.models import language_model
+from rnnzoo.models.compiling import OPTIMIZERS
 from rnnzoo.models.config import Field, validate
+from rnnzoo.saving import load_keras
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out_tail
 from rnnzoo.training.options import RunOptions
@@ -45,7 +47,10 @@ TRAINING_SCHEMA = {
     "epochs": Field(int, default=10, low=1),
     "learning_rate": Field(float, default=1e-3, low=0.0),
     "clipnorm": Field(float, default=0.25, low=0.0),
+    "optimizer": Field(str, default="adam", choices=OPTIMIZERS),
     "lr_decay": Field(float, default=0.5, low=0.0, high=1.0),
+    "schedule": Field(str, default="plateau", choices=("plateau", "exponential")),
+    "decay_start": Field(int, default=0, low=0),
     "patience": Field(int, default=3, low=1),
     "eval_bptt": Field(int, default=200, low=1),
 }
@@ -69,6 +74,22 @@ def corpus_splits(data: dict, data_dir: Optional[str], seed: int = 0) -> dict[st
 
 def tokens_of(text: str, level: str) -> list[str]:
     return stream_tokens(text, level, line_end=EOS if level == "word" else None)
+
+
+def exponential_rate(learning_rate: float, decay: float, decay_start: int):
+    """Zaremba et al.'s schedule: lr at (0-based) epoch e is lr · decay^max(0, e + 1 − start)."""
+    return lambda epoch: learning_rate * decay ** max(0, epoch + 1 - decay_start)
+
+
+def schedule_callback(training: dict) -> keras.callbacks.Callback:
+    """The learning-rate schedule: ``plateau`` multiplies it by ``lr_decay`` whenever the
+    validation loss does not improve; ``exponential`` by ``lr_decay`` every epoch from epoch
+    ``decay_start`` + 1 on (a function of the epoch alone, so a resumed run continues it)."""
+    if training["schedule"] == "exponential":
+        return keras.callbacks.LearningRateScheduler(exponential_rate(
+            training["learning_rate"], training["lr_decay"], training["decay_start"]))
+    return keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"],
+                                             patience=0, min_lr=1e-5)
 
 
 class ResetStates(keras.callbacks.Callback):
@@ -142,12 +163,12 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
         language_model.compile_for_training(
             language_model.build(model_config, batch_size=batch, stateful=True),
-            training["learning_rate"], training["clipnorm"])), recipe["init"], options)
+            training["learning_rate"], training["clipnorm"], training["optimizer"])),
+        recipe["init"], options)
     callbacks = [
         *run_callbacks(out, options),
         ResetStates(),
-        keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
-                                          min_lr=1e-5),
+        schedule_callback(training),
         keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
@@ -174,7 +195,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "
     if split not in splits:
         raise ValueError(f"unknown split {split!r}; one of {sorted(splits)}")
     vocab = Vocabulary.load(run / "vocab.txt", level)
-    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    model = load_keras(run / "model.keras")
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
     ids = vocab.ids(tokens_of(splits[split], level))
     return stream_metrics(level, *stream_nll(recipe["model"], model.get_weights(), ids,

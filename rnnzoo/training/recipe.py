@@ -6,26 +6,27 @@ import os
 import re
 from pathlib import Path
 
-import yaml
-
-from rnnzoo.models.config import ConfigError, Field, validate
+from rnnzoo.models.config import ConfigError, Field, load_yaml, validate
 
 TASKS = ("language_model", "tagger", "seq2seq", "classifier")
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+MAX_DESCRIPTION = 300
 NAME_RULE = "1 to 64 lower-case ASCII letters, digits and '-', starting with a letter or digit"
 
 
 def check_name(name: object) -> str:
     """``name`` if it is a valid model name, else a ValueError saying the rule."""
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ValueError(f"invalid model name {name!r}: {NAME_RULE}")
     return name
 
 
 SCHEMA = {
-    "name": Field(str, check=(lambda s: bool(NAME.match(s)), f"must be {NAME_RULE}")),
+    "name": Field(str, check=(lambda s: bool(NAME.fullmatch(s)), f"must be {NAME_RULE}")),
     "task": Field(str, choices=TASKS),
-    "description": Field(str),
+    "description": Field(str, check=(lambda s: 0 < len(s) <= MAX_DESCRIPTION,
+                                     f"must be 1 to {MAX_DESCRIPTION} characters")),
+    "notes": Field(str, default=""),
     "seed": Field(int, default=0, low=0),
     "model": Field(dict),
     "data": Field(dict),
@@ -35,7 +36,8 @@ SCHEMA = {
     "init": Field(dict, default=None, nullable=True),
     "tune": Field(dict, default=None, nullable=True),
 }
-"""``target`` (optional): the figure the model is meant to reach, e.g. ``{split: test, metric:
+"""``description``: one line (what ``rnnzoo list`` shows); ``notes`` (optional): how the recipe
+was chosen, timings and other detail. ``target`` (optional): the figure the model is meant to reach, e.g. ``{split: test, metric:
 perplexity, at_most: 100}`` (or ``at_least``); its model card says whether it was met.
 ``init`` (optional): see :data:`INIT_SCHEMA`. ``tune`` (optional): the tuner and search space
 of ``rnnzoo tune`` (:mod:`rnnzoo.training.tuning`)."""
@@ -63,14 +65,11 @@ def check_target(target: dict, where: str = "target") -> dict:
 
 
 def load_recipe(path: str | os.PathLike) -> dict:
-    """The recipe at ``path`` (YAML, read with ``safe_load``), its top level validated."""
+    """The recipe at ``path`` (YAML, read by :func:`load_yaml`), its top level validated."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such recipe file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     recipe = validate_recipe(data if data is not None else {}, path.stem)
     return with_files_under(recipe, path.resolve().parent)
 

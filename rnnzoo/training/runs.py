@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import keras
-import yaml
 
 from rnnzoo.data.vocab import PAD, UNK, Vocabulary
-from rnnzoo.models.config import validate
+from rnnzoo.models.config import dump_yaml, load_yaml, validate
 from rnnzoo.plots import save_learning_curves
-from rnnzoo.training.checkpoints import BEST_FILE, STATE_FILE, load_checkpoint, write_json
+from rnnzoo.saving import load_keras
+from rnnzoo.training.checkpoints import (
+    STATE_FILE, atomic_write, best_weights, load_checkpoint, load_model_weights, write_json,
+)
 from rnnzoo.training.datafiles import splits_present
 from rnnzoo.training.options import RunOptions, is_chief
 from rnnzoo.training.recipe import INIT_SCHEMA, validate_recipe
@@ -65,7 +67,7 @@ def start_model(checkpoints: Path, resume: bool, new_model: Callable[[], keras.M
 def load_base(init: dict) -> keras.Model:
     """The trained model ``init`` names (its folder's ``model.keras``)."""
     init = validate(init, INIT_SCHEMA, "init")
-    return keras.saving.load_model(Path(init["from"]) / "model.keras", safe_mode=True)
+    return load_keras(Path(init["from"]) / "model.keras")
 
 
 def copy_weights(source: keras.Model, target: keras.Model) -> None:
@@ -133,29 +135,30 @@ def sections(recipe: dict, data_schema: dict, vocabulary_schema: dict,
 def write_config(out: Path, resolved: dict) -> None:
     """``config.yaml``: the recipe with the sizes the data fixed."""
     (out / "config.yaml").write_text(
-        yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        dump_yaml(resolved), encoding="utf-8")
 
 
 def read_config(run: Path) -> dict:
-    return yaml.safe_load((Path(run) / "config.yaml").read_text(encoding="utf-8"))
+    path = Path(run) / "config.yaml"
+    return load_yaml(path.read_text(encoding="utf-8"), str(path))
 
 
 def finish(out: Path, trained: keras.Model, build: Callable[[], keras.Model],
            evaluate: Callable[[Path, Optional[str], str], dict], data_dir: Optional[str],
            history: dict, data: Optional[dict] = None) -> dict:
-    """Saves the best weights (``checkpoints/best.weights.h5``, the best validation epoch of the
+    """Saves the best weights (``checkpoints/best-N.weights.h5``, the best validation epoch of the
     whole run, else the last) in a freshly built float32 model (no optimizer state, not
     stateful) as ``model.keras``, evaluates it on the valid and test splits ``data`` has into
     ``metrics.json``, and writes ``history.json`` and ``learning_curves.png``; returns the
     metrics. In a multi-worker cluster only the chief writes (the others return ``{}``)."""
     if not is_chief():
         return {}
-    best = out / "checkpoints" / BEST_FILE
-    if best.is_file():
-        trained.load_weights(best)
+    best = best_weights(out / "checkpoints")
+    if best is not None:
+        load_model_weights(trained, best)
     final = build()
     final.set_weights(trained.get_weights())
-    final.save(out / "model.keras")
+    atomic_write(out / "model.keras", final.save)
     splits = splits_present(data) if data is not None else SPLITS
     metrics = {split: evaluate(out, data_dir, split) for split in splits}
     write_json(out / "metrics.json", metrics)

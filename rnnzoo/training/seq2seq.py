@@ -36,6 +36,7 @@ from rnnzoo.metrics import bleu, chrf
 from rnnzoo.models import seq2seq
 from rnnzoo.models.config import ConfigError, Field, validate
 from rnnzoo.models.decoding import beam_search
+from rnnzoo.saving import load_keras
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
@@ -371,7 +372,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "
     verses = splits[split]
     source_vocab = Vocabulary.load(run / SOURCE_VOCAB, "word")
     target_vocab = Vocabulary.load(run / TARGET_VOCAB, "word")
-    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    model = load_keras(run / "model.keras")
     cfg = seq2seq.validate_config(recipe["model"])
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
     sources, _ = encode(verses, source_vocab, target_vocab)

@@ -46,6 +46,7 @@ from rnnzoo.data.corpora import data_file
 from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.models import tagger
 from rnnzoo.models.config import PROBABILITY, ConfigError, Field, check_value, validate
+from rnnzoo.saving import load_keras
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
@@ -429,7 +430,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "
         raise ValueError(f"no {split} split: the data give {sorted(splits)}")
     sentences = splits[name]
     vocabs = Vocabularies.load(run)
-    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    model = load_keras(run / "model.keras")
     inputs = features(sentences, vocabs, vocab_cfg, model_config["char_features"] is not None)
     return scores(tagging_function(model), inputs, [s.tags for s in sentences], vocabs.tag_names,
                   model_config["scheme"], training["eval_batch_size"])

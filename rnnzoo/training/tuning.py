@@ -34,9 +34,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import keras_tuner as kt
-import yaml
 
-from rnnzoo.models.config import ConfigError, Field, validate
+from rnnzoo.models.config import ConfigError, Field, dump_yaml, validate
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.recipe import validate_recipe
 
@@ -199,8 +198,7 @@ def write_reports(recipe_tuner: RecipeTuner, oracle: kt.Oracle, out: Path) -> di
         raise RuntimeError(f"no trial finished: {reasons or 'none ran'}")
     best = oracle.get_best_trials(1)[0]
     best_recipe = with_values(recipe_tuner.recipe, best.hyperparameters.values)
-    (out / "best.yaml").write_text(yaml.safe_dump(best_recipe, sort_keys=False,
-                                                  allow_unicode=True), encoding="utf-8")
+    (out / "best.yaml").write_text(dump_yaml(best_recipe), encoding="utf-8")
     keys = list(recipe_tuner.tune["space"])
     objective = recipe_tuner.objective().name
     lines = [f"| trial | {' | '.join(keys)} | status | {objective} |",

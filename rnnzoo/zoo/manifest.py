@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from rnnzoo.data.files import loads_json
+
 MANIFEST = "manifest.json"
 REQUIRED = ("config.yaml", "model.keras")
 
@@ -37,7 +39,7 @@ def verify(folder: str | Path) -> list[str]:
     if not path.is_file():
         raise ChecksumError(f"{folder}: no {MANIFEST}; refusing to load unverified files")
     try:
-        files = json.loads(path.read_text())["files"]
+        files = loads_json(path.read_text())["files"]
     except (ValueError, KeyError, TypeError) as error:
         raise ChecksumError(f"{path}: unreadable manifest ({error})") from None
     if not isinstance(files, dict):

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-import keras
 
+from rnnzoo.data.files import default_mode, loads_json
+from rnnzoo.saving import load_keras, store_float16
 from rnnzoo.training import recipe_module
 from rnnzoo.training.recipe import check_name
 from rnnzoo.training.runs import read_config
@@ -18,13 +19,34 @@ from rnnzoo.zoo.manifest import write_manifest
 SKIPPED = {"checkpoints", "history.json", "metrics.json", "manifest.json", "README.md"}
 
 
+def published_items(run: Path) -> list[Path]:
+    """The run folder's files that publishing copies (all but SKIPPED and sub-folders). A
+    symbolic link, or a name that resolves outside the run folder, is refused: publishing
+    must never carry a file from elsewhere into the zoo and its wheel."""
+    if run.is_symlink() or not run.is_dir():
+        raise ValueError(f"{run}: not a run folder (publish takes a real folder, not a link)")
+    root = run.resolve()
+    items = []
+    for item in sorted(run.iterdir()):
+        if item.name in SKIPPED:
+            continue
+        if item.is_symlink() or root not in item.resolve().parents:
+            raise ValueError(f"{item}: a symbolic link; publish copies only the run's own "
+                             "files, never what a link points to (remove it and publish again)")
+        if item.is_file():
+            items.append(item)
+    return items
+
+
 def publish(run_dir: str | Path, models_dir: str | Path, data_dir: Optional[str],
             splits: tuple[str, ...] = ("valid", "test"), data_dir_hint: str = "DATA") -> Path:
-    """Copies the run's model, vocabularies and recipe to ``models_dir/NAME`` (NAME from the
-    recipe), evaluates it there on ``splits``, writes ``metrics.json``, the card and the
-    sha256 manifest; returns the model folder. The new folder is built aside and swapped in
-    only when complete: a failure leaves the published model as it was."""
+    """Copies the run's model (its weights stored as float16), vocabularies and recipe to
+    ``models_dir/NAME`` (NAME from the recipe), evaluates it there on ``splits``, writes
+    ``metrics.json``, the card and the sha256 manifest, every file readable by all; returns
+    the model folder. The new folder is built aside and swapped in only when complete: a
+    failure leaves the published model as it was."""
     run = Path(run_dir)
+    items = published_items(run)
     config = read_config(run)
     root = Path(models_dir)
     target = root / check_name(config.get("name"))
@@ -32,19 +54,22 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: Optional[str]
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        for item in run.iterdir():
-            if item.name not in SKIPPED and item.is_file():
-                shutil.copy2(item, staging / item.name)
+        for item in items:
+            shutil.copyfile(item, staging / item.name)
+        store_float16(staging / "model.keras")
         history_file = run / "history.json"
-        history = json.loads(history_file.read_text()) if history_file.is_file() else {}
+        history = loads_json(history_file.read_text()) if history_file.is_file() else {}
         metrics = {split: recipe_module(config["task"]).evaluate(staging, data_dir, split)
                    for split in splits}
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (staging / "history.json").write_text(json.dumps(history, indent=2) + "\n")
-        model = keras.saving.load_model(staging / "model.keras", safe_mode=True)
+        model = load_keras(staging / "model.keras")
         (staging / "README.md").write_text(
             render(config, metrics, model.count_params(), history, data_dir_hint))
         write_manifest(staging, [p.name for p in staging.iterdir() if p.is_file()])
+        for item in staging.iterdir():
+            item.chmod(default_mode())
+        staging.chmod(default_mode(folder=True))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -12,9 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
-
-from rnnzoo.models.config import ConfigError
+from rnnzoo.models.config import load_yaml
 from rnnzoo.training.recipe import NAME
 from rnnzoo.zoo.manifest import MANIFEST, verify
 
@@ -40,11 +38,13 @@ def models_dir() -> Path:
 
 
 def list_models() -> list[str]:
-    """Names of the shipped models (folders with a manifest), sorted."""
+    """Names of the shipped models (folders with a manifest and a valid model name, the names
+    :func:`resolve` takes), sorted."""
     root = models_dir()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / MANIFEST).is_file())
+    return sorted(p.name for p in root.iterdir()
+                  if NAME.fullmatch(p.name) and (p / MANIFEST).is_file())
 
 
 def _unknown(name: str) -> UnknownModelError:
@@ -83,7 +83,7 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
     text = os.fspath(name_or_path)
     if not text.strip():
         raise ValueError("empty model name: give a zoo name (see rnnzoo.list_models()) or a path")
-    if isinstance(name_or_path, str) and NAME.match(text):
+    if isinstance(name_or_path, str) and NAME.fullmatch(text):
         folder = models_dir() / text
         if not (folder / MANIFEST).is_file():
             raise _unknown(text)
@@ -101,10 +101,7 @@ def read_config(folder: Path) -> dict:
     model always has one; a training run folder has none)."""
     if (folder / MANIFEST).is_file() or folder.parent.resolve() == models_dir().resolve():
         verify(folder)
-    try:
-        config = yaml.safe_load((folder / CONFIG).read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{folder / CONFIG}: not valid YAML ({error})") from None
+    config = load_yaml((folder / CONFIG).read_text(encoding="utf-8"), str(folder / CONFIG))
     if not isinstance(config, dict) or not isinstance(config.get("task"), str):
         raise ValueError(f"{folder / CONFIG}: not a recipe (a mapping with a 'task')")
     return config

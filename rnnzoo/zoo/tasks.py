@@ -1,10 +1,11 @@
 """What ``rnnzoo.load`` returns: a task object per task, wrapping the Keras model, its
 vocabularies and its recipe.
 
-Each input is read up to ``max_input_tokens`` tokens, so that any input (a 1 MB line) is
+Each input is read up to ``max_input_tokens`` tokens, so that any input (a 100 MB line) is
 answered in bounded time and memory: a language model, a tagger and a translator read
 :data:`MAX_INPUT_TOKENS` (a warning is logged when an input is cut), a classifier its recipe's
-``data.max_tokens`` (the head its model was trained on).
+``data.max_tokens`` (the head its model was trained on). A text is cut to
+``max_input_tokens`` × :data:`MAX_TOKEN_CHARS` characters before it is tokenised.
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ from rnnzoo.data.vocab import EOS, Vocabulary, split_tokens
 from rnnzoo.metrics import perplexity
 from rnnzoo.models.config import validate
 from rnnzoo.models.sampling import Generator
+from rnnzoo.saving import load_keras
 
 logger = logging.getLogger(__name__)
 
 MAX_INPUT_TOKENS = 1000
 """Tokens of one input read by a language model (a prompt's last, a scored text's first),
 a tagger and a translator (a sentence's first)."""
+
+MAX_TOKEN_CHARS = 100
+"""Characters per token of the cut made before tokenising: a text longer than
+``max_input_tokens`` × MAX_TOKEN_CHARS characters is cut to that many (its first, or a
+prompt's last) before it is split, so that no input is tokenised whole."""
 
 
 class TaskModel:
@@ -41,7 +48,7 @@ class TaskModel:
     def __init__(self, folder: Path, config: dict):
         self.folder = Path(folder)
         self.config = config
-        self.keras_model = keras.saving.load_model(self.folder / "model.keras", safe_mode=True)
+        self.keras_model = load_keras(self.folder / "model.keras")
 
     def evaluate(self, data_dir: Optional[str] = None, split: str = "test") -> dict:
         """The recipe's metrics on a split of its corpus (data from ``data_dir`` or
@@ -60,6 +67,16 @@ class TaskModel:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.config.get('name', self.folder.name)!r}>"
+
+    def _cut_text(self, text: str, keep_last: bool = False) -> str:
+        """At most ``max_input_tokens`` × MAX_TOKEN_CHARS characters of ``text``: the first
+        (or the last), with a warning when some are left out."""
+        limit = self.max_input_tokens * MAX_TOKEN_CHARS
+        if len(text) <= limit:
+            return text
+        logger.warning("%r: an input of %d characters is cut to its %s %d before it is "
+                       "tokenised", self, len(text), "last" if keep_last else "first", limit)
+        return text[-limit:] if keep_last else text[:limit]
 
     def _cut(self, tokens: list[str], keep_last: bool = False) -> list[str]:
         """At most ``max_input_tokens`` of ``tokens``: the first (or the last), with a warning
@@ -108,7 +125,7 @@ class LanguageModel(TaskModel):
             tf.TensorSpec([1, None], tf.int32)])
 
     def _ids(self, text: str, keep_last: bool = False) -> np.ndarray:
-        tokens = self._cut(split_tokens(text, self.level), keep_last)
+        tokens = self._cut(split_tokens(self._cut_text(text, keep_last), self.level), keep_last)
         return self.vocab.ids([self.boundary] + tokens).astype("int32")
 
     def _text(self, ids: np.ndarray) -> str:
@@ -186,7 +203,7 @@ class Tagger(TaskModel):
         a list of such lists for a list of sentences; one pair for each of the sentence's first
         ``max_input_tokens`` tokens."""
         if isinstance(text, str):
-            tokens, single = [text.split()], True
+            tokens, single = [self._cut_text(text).split()], True
         elif all(isinstance(t, str) for t in text):
             tokens, single = [list(text)], True
         else:
@@ -232,7 +249,8 @@ class Classifier(TaskModel):
         """Class probabilities (N, C), columns in ``self.labels`` order."""
         texts, _ = _texts(texts)
         lowercase, limit = self._data["lowercase"], self.max_input_tokens
-        ids = [self.vocab.ids(self._recipe.tokenize(t, lowercase)[:limit]) for t in texts]
+        ids = [self.vocab.ids(self._recipe.tokenize(self._cut_text(t), lowercase)[:limit])
+               for t in texts]
         ids = [i if len(i) else np.array([1]) for i in ids]
         padded = keras.utils.pad_sequences(ids, padding="post").astype("int32")
         return np.asarray(self.keras_model.predict_on_batch(padded))
@@ -274,8 +292,8 @@ class Translator(TaskModel):
             cfg["beam_size"] = beam_size
         if length_penalty is not None:
             cfg["length_penalty"] = length_penalty
-        sources = [self.source.ids(self._cut(self._recipe.tokenize(t)) or [EOS]).astype("int32")
-                   for t in texts]
+        sources = [self.source.ids(self._cut(self._recipe.tokenize(self._cut_text(t))) or [EOS])
+                   .astype("int32") for t in texts]
         ids = self._recipe.translate(self.keras_model, sources, cfg, batch_size=32)
         out = [self._recipe.to_text(i, self.target) for i in ids]
         return out[0] if single else out
