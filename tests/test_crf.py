@@ -193,3 +193,115 @@ def test_compile_with_metrics_is_refused_and_regularisers_count():
         model.compile("adam")
     assert regularised.evaluate(words, tags, verbose=0) > plain.evaluate(words, tags, verbose=0) + 1
 
+
+
+# --- decoding constrained to a tagging scheme ---------------------------------------------------
+
+SCHEME_TAGS = {
+    "IOB2": ["O", "B-A", "I-A", "B-B", "I-B"],
+    "BIOES": ["O", "B-A", "I-A", "E-A", "S-A", "B-B", "I-B", "E-B", "S-B"],
+}
+
+
+def _valid(path: list[str], scheme: str) -> bool:
+    """Written apart from the code under test: IOB2 — an I-X continues a B-X or I-X; BIOES —
+    the tags read as a sequence of O, S-X and B-X I-X* E-X."""
+    if scheme == "IOB2":
+        return all(not tag.startswith("I-") or (k > 0 and path[k - 1][2:] == tag[2:]
+                                                and path[k - 1][0] in "BI")
+                   for k, tag in enumerate(path))
+    open_entity = None
+    for tag in path:
+        kind, entity = tag[0], tag[2:]
+        if open_entity is None and kind in "IE" or open_entity is not None and (
+                kind not in "IE" or entity != open_entity):
+            return False
+        open_entity = entity if kind in "BI" else None
+    return open_entity is None
+
+
+def _best_valid(score, tags: list[str], length: int, scheme: str) -> tuple[float, tuple]:
+    return max((score(path), path) for path in itertools.product(range(len(tags)), repeat=length)
+               if _valid([tags[i] for i in path], scheme))
+
+
+@pytest.mark.parametrize("scheme", ["IOB2", "BIOES"])
+@pytest.mark.parametrize("seed", range(4))
+def test_constrained_viterbi_equals_brute_force_over_valid_paths(scheme, seed):
+    from rnnzoo.models.tagger import allowed_transitions
+
+    tags = SCHEME_TAGS[scheme]
+    rng = np.random.default_rng(seed)
+    k, steps = len(tags), 4
+    layer = CRF(allowed=allowed_transitions(tags, scheme))
+    u = (3 * rng.normal(size=(6, steps, k))).astype("float32")
+    layer.build(u.shape)
+    for weight in (layer.transitions, layer.start_transitions, layer.end_transitions):
+        weight.assign(3 * rng.normal(size=weight.shape).astype("float32"))
+    a, s, e = (w.numpy() for w in (layer.transitions, layer.start_transitions,
+                                   layer.end_transitions))
+    lengths = [4, 4, 3, 2, 1, 0]
+    mask = np.arange(steps)[None] < np.array(lengths)[:, None]
+    paths, best = (t.numpy() for t in layer.decode(u, mask))
+    for b, length in enumerate(lengths):
+        def score(path):
+            return (s[path[0]] + e[path[-1]] + sum(u[b, t, y] for t, y in enumerate(path))
+                    + sum(a[x, y] for x, y in zip(path, path[1:])))
+
+        if length == 0:
+            assert best[b] == 0.0 and not paths[b].any()
+            continue
+        want_score, want = _best_valid(score, tags, length, scheme)
+        assert tuple(paths[b][:length]) == want, (scheme, seed, b)
+        assert not paths[b][length:].any()
+        np.testing.assert_allclose(best[b], want_score, rtol=1e-5)
+
+
+@pytest.mark.parametrize("scheme", ["IOB2", "BIOES"])
+def test_constrained_softmax_decoding_equals_brute_force(scheme):
+    from rnnzoo.models.tagger import allowed_transitions, decode_tag_ids
+
+    tags = SCHEME_TAGS[scheme]
+    rng = np.random.default_rng(7)
+    probs = rng.dirichlet(np.ones(len(tags)) * 0.3, size=(8, 4)).astype("float32")
+    words = np.ones((8, 4), "int32")
+    got = decode_tag_ids(tf.constant(probs), tf.constant(words),
+                         allowed_transitions(tags, scheme)).numpy()
+    for b in range(8):
+        _, want = _best_valid(lambda p: sum(np.log(probs[b, t, y]) for t, y in enumerate(p)),
+                              tags, 4, scheme)
+        assert tuple(got[b]) == want
+    plain = decode_tag_ids(tf.constant(probs), tf.constant(words), None).numpy()
+    np.testing.assert_array_equal(plain, probs.argmax(-1))
+
+
+def test_allowed_transitions_of_each_scheme():
+    from rnnzoo.models.tagger import allowed_transitions
+
+    tags = SCHEME_TAGS["IOB2"]
+    allowed = allowed_transitions(tags, "IOB2")
+    assert allowed["start"] == [True, True, False, True, False]
+    assert allowed["end"] == [True] * 5
+    assert [tags[j] for j in range(5) if allowed["transitions"][1][j]] == [
+        "O", "B-A", "I-A", "B-B"]
+    assert allowed_transitions(["NOUN", "VERB"], None) is None
+    with pytest.raises(ValueError, match=r"tag 'S-A' is not O or B/I-TYPE \(IOB2\)"):
+        allowed_transitions(["O", "S-A"], "IOB2")
+    with pytest.raises(ValueError, match="tag 'X' is not O or B/I/E/S-TYPE"):
+        allowed_transitions(["O", "X"], "BIOES")
+
+
+def test_constraints_travel_with_the_layer_and_are_checked(tmp_path):
+    from rnnzoo.models.tagger import allowed_transitions
+
+    allowed = allowed_transitions(SCHEME_TAGS["IOB2"], "IOB2")
+    inputs = keras.Input((None, 5))
+    model = keras.Model(inputs, CRF(allowed=allowed, name="crf")(inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_layer("crf").allowed == allowed
+    with pytest.raises(ValueError, match="allowed: a dict with keys"):
+        CRF(allowed={"transitions": []})
+    wrong = CRF(allowed=allowed_transitions(["O", "B-A", "I-A"], "IOB2"))
+    with pytest.raises(ValueError, match=r"'transitions' must be 5×5"):
+        wrong(np.zeros((1, 2, 5), "float32"))

@@ -97,6 +97,21 @@ def test_tag_given_tokens_tags_each_or_refuses_an_empty_one(tokens):
     assert [token for token, _ in pos.tag(tokens)] == tokens
 
 
+def valid_iob2(tags: list[str]) -> bool:
+    return all(not tag.startswith("I-") or (k > 0 and tags[k - 1] in (f"B-{tag[2:]}", tag))
+               for k, tag in enumerate(tags))
+
+
+@FUZZ
+@given(TEXT)
+@example("German Chancellor Olaf Scholz met Bank officials in Frankfurt .")
+@example("Bank")
+def test_ner_tags_are_always_a_valid_iob2_sequence(text):
+    ner = shipped("bilstm-crf-ner")
+    assume(text.split())
+    assert valid_iob2([tag for _, tag in ner.tag(text)])
+
+
 @FUZZ
 @given(TEXT)
 def test_entities_are_ordered_spans_of_the_tokens(text):

@@ -165,3 +165,31 @@ def test_stateful_model_after_other_shapes():
             layer.reset_state()
     whole = step(IDS[None, :24])
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-5)
+
+
+def test_zaremba_schedule_keeps_the_rate_then_decays_each_epoch():
+    from rnnzoo.training.language_model import exponential_rate
+
+    rate = exponential_rate(20.0, 0.5, decay_start=6)
+    assert [rate(e) for e in range(9)] == [20.0] * 6 + [10.0, 5.0, 2.5]
+    assert exponential_rate(1.0, 0.5, decay_start=0)(0) == 0.5
+
+
+def test_sgd_clips_the_global_norm_and_adam_each_gradient():
+    from rnnzoo.models.compiling import optimizer
+
+    sgd, adam = optimizer("sgd", 20.0, 0.25), optimizer("adam", 1e-3, 0.25)
+    assert isinstance(sgd, keras.optimizers.SGD) and sgd.global_clipnorm == 0.25
+    assert sgd.clipnorm is None and adam.clipnorm == 0.25
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        optimizer("rmsprop", 1.0, None)
+
+
+def test_locked_input_dropout_drops_whole_units_for_the_whole_sequence():
+    model = tiny(embedding_dim=6, input_dropout=0.5)
+    layer = model.get_layer("locked_input_dropout")
+    x = np.ones((4, 7, 6), "float32")
+    dropped = keras.ops.convert_to_numpy(layer(x, training=True))
+    assert set(np.unique(dropped)) <= {0.0, 2.0}
+    np.testing.assert_array_equal(dropped, np.broadcast_to(dropped[:, :1], dropped.shape))
+    assert "locked_input_dropout" not in [layer.name for layer in tiny().layers]

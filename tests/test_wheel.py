@@ -31,6 +31,7 @@ def test_wheel_in_a_fresh_venv_loads_the_shipped_models(tmp_path):
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
                    check=True, capture_output=True)
     wheel = next(dist.glob("rnnzoo-*.whl"))
+    assert wheel.stat().st_size < 100 * 10**6, "over PyPI's 100 MB per-file limit"
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"

@@ -9,6 +9,11 @@ and p(y | u) = exp S(y) / Z with Z = Σ_y' exp S(y'). A masked step is skipped: 
 over the unmasked steps only, in order (right padding and arbitrary masks alike), and a fully
 masked sequence holds the empty path alone (S = 0, log Z = 0).
 
+Decoding can be constrained to the paths a tagging scheme allows (an ``I-X`` only after
+``B-X`` or ``I-X``, say): ``allowed`` gives which transitions, first tags and last tags are
+permitted, and Viterbi searches only the permitted paths (as AllenNLP's ``allowed_transitions``).
+Training is unconstrained.
+
 Training design. ``CRF.call`` always returns the Viterbi tags, so a model ending in the layer
 predicts, evaluates and exports (SavedModel) as a tagger. Training needs the potentials that
 enter the layer, not its output, so the model is a :class:`CRFModel`: a functional model built
@@ -32,8 +37,74 @@ import tensorflow as tf
 from rnnzoo.layers.cells import PACKAGE
 
 
+FORBIDDEN = -1e9
+"""The score a forbidden transition, first or last tag gets in constrained decoding."""
+
+
 def _time_major(x: tf.Tensor) -> tf.Tensor:
     return tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
+
+
+def check_allowed(allowed: Any, tags: int | None = None) -> dict | None:
+    """``allowed`` as ``{"transitions": K×K, "start": K, "end": K}`` lists of booleans (or None),
+    checked; a ValueError names what is wrong."""
+    if allowed is None:
+        return None
+    if not isinstance(allowed, dict) or set(allowed) != {"transitions", "start", "end"}:
+        raise ValueError("allowed: a dict with keys 'transitions', 'start' and 'end'")
+    size = len(allowed["start"])
+    rows = allowed["transitions"]
+    if (len(allowed["end"]) != size or len(rows) != size or any(len(r) != size for r in rows)
+            or (tags is not None and size != tags)):
+        raise ValueError(f"allowed: 'transitions' must be {tags or size}×{tags or size} and "
+                         f"'start', 'end' of {tags or size}, got {len(rows)} rows, start of "
+                         f"{size}, end of {len(allowed['end'])}")
+    return {key: [[bool(v) for v in row] for row in rows] if key == "transitions"
+            else [bool(v) for v in allowed[key]] for key in ("transitions", "start", "end")}
+
+
+def constrained(transitions, start, end, allowed: dict | None):
+    """The parameters with every forbidden transition, first and last tag scored
+    :data:`FORBIDDEN` (unchanged when ``allowed`` is None)."""
+    if allowed is None:
+        return transitions, start, end
+    return tuple(tf.where(tf.constant(allowed[key]), value, FORBIDDEN) for key, value in
+                 (("transitions", transitions), ("start", start), ("end", end)))
+
+
+def viterbi(potentials, mask, transitions, start, end) -> tuple[tf.Tensor, tf.Tensor]:
+    """The best path of each sequence under S(y) (module docstring) and its score.
+
+    δ_1(j) = s(j) + u_1(j), δ_t(j) = max_i(δ_{t-1}(i) + A_ij) + u_t(j) with back-pointers
+    ψ_t(j) = argmax_i; returns the best paths (B, T) int32 (0 at masked steps) and their scores
+    max_j(δ_n(j) + e(j)) (B,). ``potentials`` (B, T, K) float32, ``mask`` (B, T) bool. Needs
+    T ≥ 1.
+    """
+    u, m = _time_major(potentials), _time_major(mask)
+    a, s, e = transitions, start, end
+    shape = tf.shape(u)[1:]
+    identity = tf.broadcast_to(tf.range(shape[1]), shape)
+
+    def step(carry, inputs):
+        delta, seen, _ = carry
+        u_t, m_t = inputs
+        scores = delta[:, :, None] + a
+        new = tf.where(seen[:, None], tf.reduce_max(scores, axis=1), s) + u_t
+        pointers = tf.argmax(scores, axis=1, output_type=tf.int32)
+        return (tf.where(m_t[:, None], new, delta), seen | m_t,
+                tf.where(m_t[:, None], pointers, identity))
+
+    deltas, seen, pointers = tf.scan(
+        step, (u, m), initializer=(tf.zeros(shape), tf.zeros(shape[:1], tf.bool), identity)
+    )
+    final = deltas[-1] + e
+    best_last = tf.argmax(final, axis=1, output_type=tf.int32)
+    # y_t = ψ_{t+1}(y_{t+1}), walked backwards; ψ is the identity at masked steps.
+    following = tf.concat([pointers[1:], identity[None]], axis=0)
+    path = tf.scan(lambda y, psi: tf.gather(psi, y, batch_dims=1), following,
+                   initializer=best_last, reverse=True)
+    tags = tf.transpose(tf.where(m, path, 0))
+    return tags, tf.where(seen[-1], tf.reduce_max(final, axis=1), 0.0)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -42,11 +113,14 @@ class CRF(keras.layers.Layer):
 
     Weights: ``transitions`` A (K, K), ``start_transitions`` s (K,), ``end_transitions`` e (K,),
     with K inferred from the potentials. Masks (B, T) come from Keras's masking or ``mask=``.
+    ``allowed`` (optional, see :func:`check_allowed`; settable after loading) restricts
+    decoding to the permitted paths.
     """
 
-    def __init__(self, initializer: Any = "zeros", **kwargs):
+    def __init__(self, initializer: Any = "zeros", allowed: dict | None = None, **kwargs):
         super().__init__(**kwargs)
         self.initializer = keras.initializers.get(initializer)
+        self.allowed = check_allowed(allowed)
         self.supports_masking = True
 
     def build(self, input_shape) -> None:
@@ -73,7 +147,7 @@ class CRF(keras.layers.Layer):
         return mask
 
     def get_config(self) -> dict:
-        return {**super().get_config(),
+        return {**super().get_config(), "allowed": self.allowed,
                 "initializer": keras.initializers.serialize(self.initializer)}
 
     def _inputs(self, potentials, mask):
@@ -138,34 +212,14 @@ class CRF(keras.layers.Layer):
         return tf.reduce_mean(nll)
 
     def decode(self, potentials, mask=None) -> tuple[tf.Tensor, tf.Tensor]:
-        """Viterbi: δ_1(j) = s(j) + u_1(j), δ_t(j) = max_i(δ_{t-1}(i) + A_ij) + u_t(j) with
-        back-pointers ψ_t(j) = argmax_i; returns the best paths (B, T) int32 (0 at masked steps)
-        and their scores max_j(δ_n(j) + e(j)) (B,). Needs T ≥ 1."""
-        u, m = self._inputs(potentials, mask)
-        a, s, e = self._parameters()
-        shape = tf.shape(u)[1:]
-        identity = tf.broadcast_to(tf.range(shape[1]), shape)
-
-        def step(carry, inputs):
-            delta, seen, _ = carry
-            u_t, m_t = inputs
-            scores = delta[:, :, None] + a
-            new = tf.where(seen[:, None], tf.reduce_max(scores, axis=1), s) + u_t
-            pointers = tf.argmax(scores, axis=1, output_type=tf.int32)
-            return (tf.where(m_t[:, None], new, delta), seen | m_t,
-                    tf.where(m_t[:, None], pointers, identity))
-
-        deltas, seen, pointers = tf.scan(
-            step, (u, m), initializer=(tf.zeros(shape), tf.zeros(shape[:1], tf.bool), identity)
-        )
-        final = deltas[-1] + e
-        best_last = tf.argmax(final, axis=1, output_type=tf.int32)
-        # y_t = ψ_{t+1}(y_{t+1}), walked backwards; ψ is the identity at masked steps.
-        following = tf.concat([pointers[1:], identity[None]], axis=0)
-        path = tf.scan(lambda y, psi: tf.gather(psi, y, batch_dims=1), following,
-                       initializer=best_last, reverse=True)
-        tags = tf.transpose(tf.where(m, path, 0))
-        return tags, tf.where(seen[-1], tf.reduce_max(final, axis=1), 0.0)
+        """The :func:`viterbi` paths (B, T) and their scores (B,), among the ``allowed`` paths
+        when the layer has constraints."""
+        potentials = tf.cast(potentials, tf.float32)
+        if mask is None:
+            mask = tf.ones(tf.shape(potentials)[:2], tf.bool)
+        parameters = constrained(*self._parameters(), check_allowed(self.allowed,
+                                                                     potentials.shape[-1]))
+        return viterbi(potentials, tf.cast(mask, tf.bool), *parameters)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -17,11 +17,12 @@ from typing import Any, Mapping, Optional, Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from rnnzoo.layers import CRF, recurrent_layer
 from rnnzoo.layers.cells import PACKAGE
-from rnnzoo.layers.crf import CRFModel
+from rnnzoo.layers.crf import CRFModel, constrained, viterbi
 from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate
 
@@ -165,6 +166,61 @@ def build(config: Mapping[str, Any]) -> keras.Model:
     return keras.Model(inputs, probabilities, name="tagger")
 
 
+def allowed_transitions(tag_names: Sequence[str], scheme: Optional[str]) -> Optional[dict]:
+    """Which transitions, first and last tags the entity ``scheme`` permits among ``tag_names``
+    (the model's tags in id order), for :class:`rnnzoo.layers.CRF`'s ``allowed``; None without
+    a scheme (POS). IOB2: ``I-X`` only after ``B-X`` or ``I-X``, never first. BIOES: after
+    ``B-X`` or ``I-X`` only ``I-X`` or ``E-X``; after ``O``, ``E-X`` or ``S-X`` (and first) only
+    ``O``, ``B-Y`` or ``S-Y``; last only ``O``, ``E-X`` or ``S-X``."""
+    if scheme is None:
+        return None
+    prefixes = "BI" if scheme == "IOB2" else "BIES"
+    parsed = []
+    for tag in tag_names:
+        if tag != "O" and not (len(tag) > 2 and tag[0] in prefixes and tag[1] == "-"):
+            raise ValueError(f"tag {tag!r} is not O or {'/'.join(prefixes)}-TYPE ({scheme})")
+        parsed.append(("O", None) if tag == "O" else (tag[0], tag[2:]))
+
+    def inside(kind, entity):
+        return kind in "BI" and entity is not None
+
+    def follows(previous, tag) -> bool:
+        (p, x), (t, y) = previous, tag
+        if scheme == "IOB2":
+            return t != "I" or (p in "BI" and x == y)
+        if inside(p, x):
+            return t in "IE" and x == y
+        return t in ("O", "B", "S")
+
+    return {"transitions": [[follows(p, t) for t in parsed] for p in parsed],
+            "start": [t in ("O", "B", "S") for t, _ in parsed],
+            "end": [scheme == "IOB2" or t in ("O", "E", "S") for t, _ in parsed]}
+
+
+def constrain(model: keras.Model, tag_names: Sequence[str], scheme: Optional[str]) -> Optional[dict]:
+    """The scheme's :func:`allowed_transitions`, set on ``model``'s CRF (so that its output is
+    the best *valid* path); returns them for a softmax head's :func:`decode_tag_ids`."""
+    allowed = allowed_transitions(tag_names, scheme)
+    if isinstance(model, CRFModel):
+        model.crf.allowed = allowed
+    return allowed
+
+
+def decode_tag_ids(outputs, words, allowed: Optional[dict] = None):
+    """Tag ids (B, T) int32 from a tagger's outputs: the CRF's tags as they are; a softmax's
+    probabilities by argmax or, with ``allowed``, by Viterbi over log p(tag) among the
+    permitted paths (no other transition scores)."""
+    if outputs.shape.rank == 2:
+        return outputs
+    if allowed is None:
+        return tf.argmax(outputs, -1, output_type=tf.int32)
+    tags = outputs.shape[-1]
+    zeros = tf.zeros([tags])
+    log_p = tf.math.log(tf.maximum(tf.cast(outputs, tf.float32), 1e-30))
+    return viterbi(log_p, words != 0, *constrained(tf.zeros([tags, tags]), zeros, zeros,
+                                                   allowed))[0]
+
+
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
                          clipnorm: Optional[float] = 5.0) -> keras.Model:
     """Compiles ``model`` (from :func:`build`) with Adam for ``fit(inputs, tag_ids)``: the CRF's
@@ -178,11 +234,13 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
 
 
 def predict_tag_ids(model: keras.Model, inputs: Mapping[str, np.ndarray],
-                    batch_size: int = 32) -> np.ndarray:
-    """Tag ids (B, T): the CRF's Viterbi path or the softmax's argmax; 0 at padded words."""
-    outputs = np.asarray(model.predict(dict(inputs), batch_size=batch_size, verbose=0))
-    ids = outputs.argmax(-1) if outputs.ndim == 3 else outputs
-    return np.where(np.asarray(inputs["words"]) != 0, ids, 0).astype("int32")
+                    batch_size: int = 32, allowed: Optional[dict] = None) -> np.ndarray:
+    """Tag ids (B, T): the CRF's Viterbi path or the softmax's argmax (Viterbi among the
+    ``allowed`` paths, see :func:`decode_tag_ids`); 0 at padded words."""
+    outputs = model.predict(dict(inputs), batch_size=batch_size, verbose=0)
+    words = np.asarray(inputs["words"])
+    ids = decode_tag_ids(tf.constant(outputs), tf.constant(words), allowed).numpy()
+    return np.where(words != 0, ids, 0).astype("int32")
 
 
 def tag_strings(tag_ids: np.ndarray, words: np.ndarray, tags: Sequence[str]) -> list[list[str]]:
@@ -195,8 +253,11 @@ def evaluate(model: keras.Model, inputs: Mapping[str, np.ndarray],
              gold: Sequence[Sequence[str]], tags: Sequence[str],
              scheme: Optional[str] = "IOB2", batch_size: int = 32) -> dict:
     """Token accuracy (POS) and, when ``scheme`` is given, entity-level precision, recall and F1
-    (seqeval, strict; NER) of ``model``'s tags against ``gold`` tag names."""
-    predicted = tag_strings(predict_tag_ids(model, inputs, batch_size), inputs["words"], tags)
+    (seqeval, strict; NER) of ``model``'s tags, decoded among the paths ``scheme`` allows,
+    against ``gold`` tag names."""
+    allowed = constrain(model, tags, scheme)
+    predicted = tag_strings(predict_tag_ids(model, inputs, batch_size, allowed), inputs["words"],
+                            tags)
     scores = {"accuracy": token_accuracy(gold, predicted)}
     if scheme is not None:
         scores.update({k: float(v) for k, v in entity_scores(gold, predicted, scheme).items()})

@@ -130,6 +130,7 @@ class TaggerModule(tf.Module):
     def __init__(self, task):
         super().__init__(name="tagger")
         self.model = task.keras_model
+        self._tag = task._tag
         self.word_layer = task.vocabs.words.layer
         self.char_layer = task.vocabs.chars.layer
         self._vocabs = task.vocabs
@@ -154,9 +155,7 @@ class TaggerModule(tf.Module):
                                                errors="replace")[:, : self._max_chars]
             chars = tokens.with_flat_values(_ids(self._vocabs.chars, spelled))
             inputs["chars"] = chars.to_tensor()
-        outputs = self.model(inputs, training=False)
-        tag_ids = outputs if outputs.shape.rank == 2 else tf.argmax(outputs, -1, tf.int32)
-        tags = tf.gather(self.tag_names, tag_ids)
+        tags = tf.gather(self.tag_names, self._tag(inputs))
         if self._bioes:
             tags = tf.strings.regex_replace(tf.strings.regex_replace(tags, "^S-", "B-"),
                                             "^E-", "I-")

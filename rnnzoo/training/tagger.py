@@ -296,17 +296,19 @@ def training_dataset(inputs: dict, tags: tf.RaggedTensor, training: dict, seed: 
     return batches.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
 
 
-def tagging_function(model: keras.Model) -> Callable[[dict], tf.Tensor]:
+def tagging_function(model: keras.Model, tag_names: Sequence[str],
+                     scheme: Optional[str]) -> Callable[[dict], tf.Tensor]:
     """``model``'s tag ids (B, T) for padded inputs: the CRF's Viterbi path or the softmax's
-    argmax, traced once for all batch, sentence and word lengths (``model.predict`` retraces
-    for each new shape)."""
+    argmax, restricted to the paths the entity ``scheme`` allows (:func:`tagger.constrain`),
+    traced once for all batch, sentence and word lengths (``model.predict`` retraces for each
+    new shape)."""
+    allowed = tagger.constrain(model, tag_names, scheme)
     spec = {name: tf.TensorSpec((None,) * len(x.shape), tf.int32, name=name)
             for name, x in model.input.items()}
 
     @tf.function(input_signature=[spec])
     def tag(inputs):
-        outputs = model(inputs, training=False)
-        return outputs if outputs.shape.rank == 2 else tf.argmax(outputs, -1, tf.int32)
+        return tagger.decode_tag_ids(model(inputs, training=False), inputs["words"], allowed)
 
     return tag
 
@@ -341,15 +343,16 @@ def scores(tag: Callable[[dict], tf.Tensor], inputs: dict, gold: Sequence[Sequen
 
 class ValidationScores(keras.callbacks.Callback):
     """At each epoch end, adds ``val_<metric>`` of ``score(tag)`` to the epoch's logs, ``tag``
-    being the model's :func:`tagging_function`."""
+    being the model's :func:`tagging_function` (``tag_names`` and ``scheme`` its)."""
 
-    def __init__(self, score: Callable[[Callable], dict]):
+    def __init__(self, score: Callable[[Callable], dict], tag_names: Sequence[str],
+                 scheme: Optional[str]):
         super().__init__()
-        self.score = score
+        self.score, self.tag_names, self.scheme = score, tag_names, scheme
         self.tag = None
 
     def on_train_begin(self, logs=None):
-        self.tag = tagging_function(self.model)
+        self.tag = tagging_function(self.model, self.tag_names, self.scheme)
 
     def on_epoch_end(self, epoch, logs=None):
         result = {f"val_{k}": v for k, v in self.score(self.tag).items()}
@@ -358,9 +361,10 @@ class ValidationScores(keras.callbacks.Callback):
             logs.update(result)
 
 
-def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochCheckpoint):
+def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochCheckpoint,
+               tag_names: Sequence[str], scheme: Optional[str]):
     return [
-        ValidationScores(score),
+        ValidationScores(score, tag_names, scheme),
         keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=training["lr_decay"],
                                           patience=training["lr_patience"], min_lr=1e-5),
         keras.callbacks.EarlyStopping(monitor, mode="max", patience=training["patience"]),
@@ -404,7 +408,8 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     checkpoint = EpochCheckpoint(checkpoints, history, monitor=monitor, mode="max")
     model.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,
               callbacks=[*run_callbacks(out, options),
-                         *_callbacks(score, monitor, training, checkpoint)],
+                         *_callbacks(score, monitor, training, checkpoint, vocabs.tag_names,
+                                     scheme)],
               verbose=options.verbose)
 
     return finish(out, model, lambda: tagger.build(model_config), evaluate, data_dir,
@@ -432,5 +437,6 @@ def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "
     vocabs = Vocabularies.load(run)
     model = load_keras(run / "model.keras")
     inputs = features(sentences, vocabs, vocab_cfg, model_config["char_features"] is not None)
-    return scores(tagging_function(model), inputs, [s.tags for s in sentences], vocabs.tag_names,
+    tag = tagging_function(model, vocabs.tag_names, model_config["scheme"])
+    return scores(tag, inputs, [s.tags for s in sentences], vocabs.tag_names,
                   model_config["scheme"], training["eval_batch_size"])

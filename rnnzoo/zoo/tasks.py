@@ -185,7 +185,7 @@ class Tagger(TaskModel):
         self._recipe = recipe
         self.vocabs = recipe.Vocabularies.load(self.folder)
         self.scheme = recipe.model_scheme(config["model"])
-        self._tag = recipe.tagging_function(self.keras_model)
+        self._tag = recipe.tagging_function(self.keras_model, self.vocabs.tag_names, self.scheme)
 
     def _tag_many(self, sentences: list[list[str]]) -> list[list[str]]:
         from rnnzoo.data.conll import TaggedSentence
