@@ -186,6 +186,10 @@ def test_iob2_to_bioes():
     assert rd.iob2_to_bioes([]) == []
     with pytest.raises(ValueError, match="tag 1"):
         rd.iob2_to_bioes(["O", "I-PER"])
+    with pytest.raises(ValueError, match=r"tag 0 \('I-PER' after 'O'\) is not valid IOB2"):
+        rd.iob2_to_bioes(["I-PER", "B-PER"])
+    with pytest.raises(ValueError, match="tag 0"):
+        rd.iob2_to_bioes(["I-PER"])
 
 
 @given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["PER", "LOC"]), st.integers(1, 3)), max_size=8))

@@ -117,6 +117,15 @@ def test_top_k_and_top_p_keep_the_right_tokens():
     assert kept(top_k=tf.constant(0), top_p=tf.constant(1.0)).all()
 
 
+def test_top_p_on_a_cumulative_boundary_keeps_the_tokens_before_it_only():
+    logits = tf.math.log(tf.constant([[0.5, 0.25, 0.25]]))
+    kept = lambda p: np.isfinite(filter_logits(logits, tf.constant(1.0), tf.constant(0),
+                                               tf.constant(p)).numpy()[0]).tolist()
+    assert kept(0.5) == [True, False, False]
+    assert kept(0.5001) == [True, True, True]
+    assert kept(0.4999) == [True, False, False]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"max_tokens": -1}, "max_tokens must be >= 0"),
     ({"top_p": 0.0}, r"top_p must be in \(0, 1\]"),

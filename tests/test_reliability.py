@@ -125,12 +125,15 @@ def test_tampered_files_are_refused_before_anything_is_read(zoo_copy, monkeypatc
     assert read == []
 
 
-def test_manifest_entries_cannot_point_outside_the_folder(zoo_copy):
-    (zoo_copy.parent / "secret.txt").write_text("x")
+@pytest.mark.parametrize("absolute", [False, True])
+def test_manifest_entries_cannot_point_outside_the_folder(zoo_copy, absolute):
+    secret = zoo_copy.parent / "secret.txt"
+    secret.write_text("x")
+    entry = str(secret) if absolute else "../secret.txt"
     manifest = json.loads((zoo_copy / "manifest.json").read_text())
-    manifest["files"]["../secret.txt"] = sha256(zoo_copy.parent / "secret.txt")
+    manifest["files"][entry] = sha256(secret)
     (zoo_copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ChecksumError, match=r"entry '\.\./secret\.txt' points outside"):
+    with pytest.raises(ChecksumError, match=rf"entry {re.escape(repr(entry))} points outside"):
         rnnzoo.load("rnn-lm")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import rnnzoo
@@ -39,6 +39,8 @@ def strings(tensor) -> list:
 
 @settings(max_examples=100, deadline=None)
 @given(TEXT)
+@example("rock-n-roll")
+@example("a-b-c-d e'f'g o'-x y-'z")
 def test_graph_tokenisers_equal_the_python_ones(text):
     import tensorflow as tf
 
@@ -48,6 +50,20 @@ def test_graph_tokenisers_equal_the_python_ones(text):
     assert strings(text_ops.joined_words_and_punctuation(batch)[0]) == seq2seq_tokens(text)
     joined = " ".join(seq2seq_tokens(text))
     assert strings(text_ops.detokenize(tf.constant([joined]))) == [detokenize(seq2seq_tokens(text))]
+
+
+@pytest.mark.parametrize("text, tokens", [
+    ("rock-n-roll", ["rock-n-roll"]),
+    ("a-b-c", ["a-b-c"]),
+    ("x-y", ["x-y"]),
+    ("don't-stop", ["don't-stop"]),
+    ("-a- b-", ["-", "a", "-", "b", "-"]),
+])
+def test_joiners_between_one_character_segments_stay_inside_the_word(text, tokens):
+    import tensorflow as tf
+
+    assert seq2seq_tokens(text) == tokens
+    assert strings(text_ops.joined_words_and_punctuation(tf.constant([text]))[0]) == tokens
 
 
 def test_lowercasing_equals_python_on_european_text():

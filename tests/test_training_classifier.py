@@ -120,3 +120,22 @@ def test_loaded_run_classifies_texts(run):
     results = model.classify(["hello", "", "win money"])
     assert len(results) == 3
     np.testing.assert_allclose(model.probabilities(["hello", "x"]).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_short_views_are_seeded_crops_of_each_training_document():
+    from rnnzoo.data.documents import Document
+
+    docs = [Document(" ".join(f"w{k}" for k in range(50)), "spam"),
+            Document("a b", "ham")]
+    views = classifier.short_views(docs, 3, seed=0)
+    assert [v.label for v in views] == ["spam"] * 3 + ["ham"] * 3
+    low, high = classifier.SHORT_VIEW_TOKENS
+    long_views = [v.text.split(" ") for v in views[:3]]
+    assert long_views[0][0] == "w0"
+    for tokens in long_views:
+        assert low <= len(tokens) <= high
+        first = int(tokens[0][1:])
+        assert tokens == [f"w{k}" for k in range(first, first + len(tokens))]
+    assert [v.text for v in views[3:]] == ["a b"] * 3
+    assert views == classifier.short_views(docs, 3, seed=0)
+    assert classifier.short_views(docs, 0, seed=0) == []

@@ -67,7 +67,13 @@ DATA_SCHEMA = {
     "max_tokens": Field(int, default=256, low=1),
     "lowercase": Field(bool, default=True),
     "subject": Field(bool, default=False),
+    "short_views": Field(int, default=0, low=0),
 }
+"""``short_views``: short texts added to the training split for each training e-mail, with its
+label (validation and test keep whole e-mails): its first 3 to 20 tokens (the subject line and
+opening), then crops of 3 to 20 tokens at random places, seeded; so that a short message is
+judged on its words, not on being short."""
+SHORT_VIEW_TOKENS = (3, 20)
 VOCABULARY_SCHEMA = {
     "min_count": Field(int, default=2, low=1),
     "max_size": Field(int, default=None, nullable=True, low=3),
@@ -120,6 +126,20 @@ def stratified_split(labels: Sequence[str], test_fraction: float, valid_fraction
     return {name: sorted(indices) for name, indices in split.items()}
 
 
+def short_views(documents: list[Document], views: int, seed: int) -> list[Document]:
+    """``views`` short crops of each document (see ``DATA_SCHEMA``'s ``short_views``)."""
+    rng = np.random.default_rng(seed)
+    low, high = SHORT_VIEW_TOKENS
+    crops = []
+    for document in documents:
+        tokens = document.text.split(" ")
+        for view in range(views):
+            length = int(rng.integers(low, high + 1))
+            start = 0 if view == 0 else int(rng.integers(0, max(1, len(tokens) - length + 1)))
+            crops.append(Document(" ".join(tokens[start:start + length]), document.label))
+    return crops
+
+
 def read_documents_file(path: Path, data: dict) -> list[Document]:
     """A user's labelled texts (CSV or JSONL), each text's tokens joined by spaces and cut to
     ``max_tokens`` as the recipe's e-mails are."""
@@ -147,6 +167,7 @@ def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike],
     documents = [Document(" ".join(t), label) for t, label in zip(tokens, labels)]
     indices = stratified_split(labels, data["test_fraction"], data["valid_fraction"], seed)
     splits = {name: [documents[i] for i in chosen] for name, chosen in indices.items()}
+    splits["train"] += short_views(splits["train"], data["short_views"], seed)
     logger.info("e-mails: %s", {name: len(docs) for name, docs in splits.items()})
     return splits
 
