@@ -54,6 +54,26 @@ def test_each_commands_help_example_works(command, tmp_path, monkeypatch):
     assert result.output.strip()
 
 
+LIGHT = """
+import sys
+from rnnzoo.cli import main
+try:
+    main({args!r})
+except SystemExit as end:
+    assert end.code in (0, None), end.code
+print("tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["info", "rnn-lm", "--json"],
+                                  ["train", "--help"], ["generate", "--help"]])
+def test_commands_that_run_no_model_do_not_import_tensorflow(args):
+    result = subprocess.run([sys.executable, "-c", LIGHT.format(args=args)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["False", "False"], result.stdout[-500:]
+
+
 def test_console_script_is_installed():
     bindir = Path(sys.executable).parent
     result = subprocess.run([str(bindir / "rnnzoo"), "--version"], capture_output=True, text=True)

@@ -9,92 +9,64 @@ Readers return Python lists (errors name the file and line: :class:`DataFormatEr
 - tagging: ``{"tokens": string [None], "tags": string [None]}``
 - pairs: ``{"source": string [], "target": string []}``
 - documents: ``{"text": string [], "label": int64 []}`` with a list of label names
+
+The names below are imported from their modules on first use, so that reading a file (the
+CLI's ``list`` and ``info``) does not import TensorFlow.
 """
 
-from rnnzoo.data.batching import bucket_batch, max_length
-from rnnzoo.data.conll import (
-    CONLLU_COLUMNS,
-    UPOS_TAGS,
-    TaggedSentence,
-    iob2_to_bioes,
-    read_conllu,
-    read_iob2,
-    tagging_dataset,
-)
-from rnnzoo.data.documents import (
-    Document,
-    documents_dataset,
-    email_text,
-    html_to_text,
-    read_csv_documents,
-    read_jsonl_documents,
-    read_spamassassin,
-    spamassassin_label,
-)
-from rnnzoo.data.files import DataFormatError, iter_lines, read_text
-from rnnzoo.data.pairs import Pair, pairs_dataset, read_tsv_pairs
-from rnnzoo.data.text import (
-    lm_windows,
-    sentence_lm_dataset,
-    split_sentences,
-    stream_tokens,
-    text_dataset,
-    text_from_dataset,
-)
-from rnnzoo.data.tfds_loaders import load_conll2003, load_imdb_reviews, load_ted_hrlr, load_tiny_shakespeare
-from rnnzoo.data.vocab import (
-    BOS,
-    EOS,
-    PAD,
-    PAD_ID,
-    UNK,
-    UNK_ID,
-    Vocabulary,
-    split_tokens,
-    split_words,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BOS",
-    "CONLLU_COLUMNS",
-    "DataFormatError",
-    "Document",
-    "EOS",
-    "PAD",
-    "PAD_ID",
-    "Pair",
-    "TaggedSentence",
-    "UNK",
-    "UNK_ID",
-    "UPOS_TAGS",
-    "Vocabulary",
-    "bucket_batch",
-    "documents_dataset",
-    "email_text",
-    "html_to_text",
-    "iob2_to_bioes",
-    "iter_lines",
-    "lm_windows",
-    "load_conll2003",
-    "load_imdb_reviews",
-    "load_ted_hrlr",
-    "load_tiny_shakespeare",
-    "max_length",
-    "pairs_dataset",
-    "read_conllu",
-    "read_csv_documents",
-    "read_iob2",
-    "read_jsonl_documents",
-    "read_spamassassin",
-    "read_text",
-    "read_tsv_pairs",
-    "sentence_lm_dataset",
-    "spamassassin_label",
-    "split_sentences",
-    "split_tokens",
-    "split_words",
-    "stream_tokens",
-    "tagging_dataset",
-    "text_dataset",
-    "text_from_dataset",
-]
+import importlib
+
+_MODULES = {
+    "BOS": "rnnzoo.data.vocab",
+    "CONLLU_COLUMNS": "rnnzoo.data.conll",
+    "DataFormatError": "rnnzoo.data.files",
+    "Document": "rnnzoo.data.documents",
+    "EOS": "rnnzoo.data.vocab",
+    "PAD": "rnnzoo.data.vocab",
+    "PAD_ID": "rnnzoo.data.vocab",
+    "Pair": "rnnzoo.data.pairs",
+    "TaggedSentence": "rnnzoo.data.conll",
+    "UNK": "rnnzoo.data.vocab",
+    "UNK_ID": "rnnzoo.data.vocab",
+    "UPOS_TAGS": "rnnzoo.data.conll",
+    "Vocabulary": "rnnzoo.data.vocab",
+    "bucket_batch": "rnnzoo.data.batching",
+    "documents_dataset": "rnnzoo.data.documents",
+    "email_text": "rnnzoo.data.documents",
+    "html_to_text": "rnnzoo.data.documents",
+    "iob2_to_bioes": "rnnzoo.data.conll",
+    "iter_lines": "rnnzoo.data.files",
+    "lm_windows": "rnnzoo.data.text",
+    "load_conll2003": "rnnzoo.data.tfds_loaders",
+    "load_imdb_reviews": "rnnzoo.data.tfds_loaders",
+    "load_ted_hrlr": "rnnzoo.data.tfds_loaders",
+    "load_tiny_shakespeare": "rnnzoo.data.tfds_loaders",
+    "max_length": "rnnzoo.data.batching",
+    "pairs_dataset": "rnnzoo.data.pairs",
+    "read_conllu": "rnnzoo.data.conll",
+    "read_csv_documents": "rnnzoo.data.documents",
+    "read_iob2": "rnnzoo.data.conll",
+    "read_jsonl_documents": "rnnzoo.data.documents",
+    "read_spamassassin": "rnnzoo.data.documents",
+    "read_text": "rnnzoo.data.files",
+    "read_tsv_pairs": "rnnzoo.data.pairs",
+    "sentence_lm_dataset": "rnnzoo.data.text",
+    "spamassassin_label": "rnnzoo.data.documents",
+    "split_sentences": "rnnzoo.data.text",
+    "split_tokens": "rnnzoo.data.vocab",
+    "split_words": "rnnzoo.data.vocab",
+    "stream_tokens": "rnnzoo.data.text",
+    "tagging_dataset": "rnnzoo.data.conll",
+    "text_dataset": "rnnzoo.data.text",
+    "text_from_dataset": "rnnzoo.data.text",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return getattr(importlib.import_module(_MODULES[name]), name)
+    raise AttributeError(f"module 'rnnzoo.data' has no attribute {name!r}")

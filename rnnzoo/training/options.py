@@ -13,6 +13,9 @@ progress display and TensorBoard logs (the ``rnnzoo train`` / ``finetune`` flags
 - ``mixed_precision``: the ``mixed_float16`` Keras policy on a GPU, ``mixed_bfloat16`` on a CPU
   (variables stay float32; the model saved at the end is float32 throughout).
 - ``jit``: ``jit_compile=True`` for the train step (XLA).
+
+TensorFlow and Keras are imported by the methods that use them, so that the CLI parses these
+options (and answers ``--help``, ``list``, ``info``) without importing TensorFlow.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import functools
 import json
 import os
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
-import keras
-import tensorflow as tf
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 
 STRATEGIES = ("mirrored", "multi-worker")
 
@@ -47,6 +51,8 @@ class RunOptions:
     def distribution(self) -> tf.distribute.Strategy:
         """The tf.distribute strategy (the default one without ``strategy``), made once per
         process."""
+        import tensorflow as tf
+
         if self.strategy is None:
             return tf.distribute.get_strategy()
         if self.strategy == "multi-worker" and "TF_CONFIG" not in os.environ:
@@ -57,6 +63,8 @@ class RunOptions:
     def even_batches(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
         """``dataset``'s batches cut to a multiple of the replicas in sync (see the module
         docstring); unchanged on one replica."""
+        import tensorflow as tf
+
         replicas = self.distribution().num_replicas_in_sync
         if replicas == 1:
             return dataset
@@ -71,6 +79,8 @@ class RunOptions:
 
     def policy(self) -> str:
         """The Keras dtype policy models are built under."""
+        import tensorflow as tf
+
         if not self.mixed_precision:
             return "float32"
         return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
@@ -78,6 +88,8 @@ class RunOptions:
     @contextlib.contextmanager
     def model_scope(self, strategy: tf.distribute.Strategy) -> Iterator[None]:
         """Where the trained model is built or loaded: the strategy's scope, under the policy."""
+        import keras
+
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.policy())
         try:
@@ -89,6 +101,8 @@ class RunOptions:
 
 @functools.cache
 def _strategy(name: str) -> tf.distribute.Strategy:
+    import tensorflow as tf
+
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.MultiWorkerMirroredStrategy()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from rnnzoo.data.files import loads_json
 from rnnzoo.zoo.registry import list_models, read_config, resolve
-from rnnzoo.zoo.tasks import TASKS, TaskModel
+
+if TYPE_CHECKING:
+    from rnnzoo.zoo.tasks import TaskModel
 
 __all__ = ["info", "list_models", "load"]
 
@@ -17,6 +20,8 @@ def load(name_or_path: str | os.PathLike) -> TaskModel:
     Zoo models are checked against their sha256 manifest before anything is read; the Keras
     model loads with ``safe_mode=True`` (no code runs from the file).
     """
+    from rnnzoo.zoo.tasks import TASKS
+
     folder = resolve(name_or_path)
     config = read_config(folder)
     task = config.get("task")
