@@ -74,6 +74,9 @@ def test_finetune_keeps_the_classes_unless_extend_vocab(tmp_path):
                  "--extend-vocab", "--verbose", 0)
     assert result.exit_code == 0, result.output
     assert (out / "labels.txt").read_text().split() == ["ham", "spam", "emma", "persuasion"]
+    described = rnnzoo.info(out)
+    assert described["description"] == f"bilstm-spam fine-tuned on {Path(NOVELS).name}."
+    assert described["config"]["notes"].startswith(rnnzoo.info("bilstm-spam")["description"])
     base = (resolve("bilstm-spam") / "vocab.txt").read_text().splitlines()
     grown = (out / "vocab.txt").read_text().splitlines()
     assert grown[: len(base)] == base and len(grown) > len(base)

@@ -179,6 +179,20 @@ def test_models_table_lists_a_published_model(zoo):
     assert "| [tiny-lm](saved_models/tiny-lm/README.md) | language_model | bits_per_char" in table
 
 
+def test_the_card_names_the_machine_that_trained_the_run(zoo, tmp_path):
+    from rnnzoo.training.runs import cpu_name
+    from rnnzoo.zoo.cards import render
+
+    home, run = zoo
+    runtime = json.loads((run / "runtime.json").read_text())
+    assert runtime["cpu"] == cpu_name() and runtime["cores"] >= 1
+    card = (home / "tiny-lm" / "README.md").read_text()
+    assert f"on {cpu_name()}\n  ({runtime['cores']} cores)" in card
+    config = yaml.safe_load((home / "tiny-lm" / "config.yaml").read_text())
+    card = render(config, {}, 10, {"epoch_seconds": [60.0]}, "DATA", {"cpu": "Zen 9", "cores": 64})
+    assert "1 epochs, 1.0 minutes on Zen 9\n  (64 cores)" in card
+
+
 def test_cli_list_info_and_generate(home):
     runner = CliRunner()
     listed = json.loads(runner.invoke(main, ["list", "--json"]).output)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import platform
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -39,13 +41,24 @@ def open_run(recipe: dict, out_dir: str | Path, resume: bool) -> tuple[dict, Pat
     return recipe, out
 
 
+def cpu_name() -> str:
+    """This machine's processor, as ``/proc/cpuinfo`` names it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def start_model(checkpoints: Path, resume: bool, new_model: Callable[[], keras.Model],
                 init: Optional[dict] = None,
                 options: RunOptions = RunOptions()) -> tuple[keras.Model, int, dict]:
     """The model to fit, the epochs already done and the history so far: from the last
     checkpoint when resuming, else a new compiled model (its weights copied from ``init``'s
     model), built in the options' strategy scope and dtype policy; ``OUT/runtime.json`` records
-    the strategy, its replicas, the policy and jit."""
+    the strategy, its replicas, the policy, jit and the machine (CPU, cores)."""
     with options.model_scope(options.distribution()):
         if resume:
             model, done, history = load_checkpoint(checkpoints, new_model)
@@ -60,7 +73,8 @@ def start_model(checkpoints: Path, resume: bool, new_model: Callable[[], keras.M
         write_json(checkpoints.parent / "runtime.json", {
             "strategy": options.strategy,
             "replicas": options.distribution().num_replicas_in_sync,
-            "dtype_policy": options.policy(), "jit": options.jit})
+            "dtype_policy": options.policy(), "jit": options.jit,
+            "cpu": cpu_name(), "cores": os.cpu_count()})
     return model, done, history
 
 

