@@ -11,7 +11,10 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from rnnzoo.cli import quiet_native_logs
+
+if __name__ == "__main__":
+    quiet_native_logs()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -35,6 +36,32 @@ def main(debug: bool) -> None:
     Example:
       rnnzoo --version
     """
+
+
+def run() -> None:
+    """The ``rnnzoo`` console script: :func:`main`, TensorFlow's native log lines silenced
+    unless ``--debug`` comes before the command."""
+    if "--debug" not in sys.argv[1:2]:
+        quiet_native_logs()
+    main()
+
+
+def quiet_native_logs() -> None:
+    """Sends what TensorFlow's C++ side writes to file descriptor 2 (its absl start-up lines,
+    CUDA probes, oneDNN notes, which ``TF_CPP_MIN_LOG_LEVEL`` does not reach) to /dev/null,
+    while Python's ``sys.stderr`` (rnnzoo's errors and warnings, click's messages) keeps the
+    terminal. Called before TensorFlow is imported; ``--debug`` keeps everything."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        sys.stderr.flush()
+        terminal = os.dup(2)
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding=sys.stderr.encoding,
+                           errors=sys.stderr.errors)
 
 
 data_dir_option = click.option(

@@ -81,6 +81,21 @@ def test_console_script_is_installed():
     assert rnnzoo.__version__ in result.stdout
 
 
+def test_the_console_script_prints_no_tensorflow_log_lines_unless_debug():
+    script = str(Path(sys.executable).parent / "rnnzoo")
+    quiet = subprocess.run([script, "generate", "rnn-lm", "It is", "--max-tokens", "5"],
+                           capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0 and quiet.stdout.strip().startswith("It is")
+    assert quiet.stderr == ""
+    failed = subprocess.run([script, "generate", "rnn-lmm", "It is"], capture_output=True,
+                            text=True, timeout=300)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("rnnzoo: error: unknown model 'rnn-lmm'")
+    loud = subprocess.run([script, "--debug", "generate", "rnn-lm", "It is", "--max-tokens",
+                           "5"], capture_output=True, text=True, timeout=300)
+    assert loud.returncode == 0 and loud.stdout == quiet.stdout
+
+
 def run(*args, stdin=None):
     return CliRunner().invoke(main, list(args), input=stdin)
 
