@@ -24,8 +24,7 @@ POS = dict(name="tiny-pos", task="tagger", description="POS on the slice", seed=
            training=TRAINING)
 NER = dict(name="tiny-ner", task="tagger", description="NER on the slice", seed=0,
            model={**MODEL, "scheme": "BIOES", "char_features": "cnn"},
-           data={"corpus": "uner_en_ewt", "train_files": ["dev"], "test_head_for_training": 3,
-                 "valid_fraction": 0.25},
+           data={"corpus": "uner_en_ewt"},
            vocabulary={"lowercase": False}, training=TRAINING)
 
 
@@ -33,7 +32,7 @@ def _data_dir(root: Path) -> Path:
     """A data dir laid out like the real one, every split file a copy of the slice."""
     for folder, suffix, splits, slice_name in [
         ("ud_en_ewt", "conllu", ("train", "dev", "test"), "en_ewt_slice.conllu"),
-        ("uner_en_ewt", "iob2", ("dev", "test"), "uner_en_ewt_slice.iob2"),
+        ("uner_en_ewt", "iob2", ("train", "dev", "test"), "uner_en_ewt_slice.iob2"),
     ]:
         (root / folder).mkdir(parents=True)
         for split in splits:
@@ -108,7 +107,7 @@ def test_ner_metrics_and_splits(ner_run, data_dir):
     assert {"loss", "val_f1", "val_precision", "val_recall", "val_accuracy"} <= set(history)
     data = validate(NER["data"], recipe_module.DATA_SCHEMA, "data")
     splits = recipe_module.corpus_splits(data, 0, str(data_dir))
-    assert {k: len(v) for k, v in splits.items()} == {"train": 7, "valid": 2, "test": 3}
+    assert {k: len(v) for k, v in splits.items()} == {"train": 6, "valid": 6, "test": 6}
     assert set(recipe_module.evaluate(out, str(data_dir), "train")) == set(metrics["test"])
 
 
@@ -135,7 +134,8 @@ def test_resume_without_checkpoint_fails(tmp_path, data_dir):
 @pytest.mark.parametrize("recipe,key", [
     ({**POS, "model": {**MODEL, "scheme": "IOB2"}}, "model.scheme"),
     ({**NER, "model": {**MODEL, "scheme": None}}, "model.scheme"),
-    ({**NER, "data": {**NER["data"], "valid_fraction": 0.0}}, "data.valid_fraction"),
+    ({**NER, "data": {**NER["data"], "train_files": ["train", "dev"], "valid_fraction": 0.0}},
+     "data.valid_fraction"),
     ({**POS, "data": {"corpus": "ud_en_ewt", "train_files": []}}, "data.train_files"),
     ({**POS, "training": {**TRAINING, "bucket_boundaries": [20, 10]}},
      "training.bucket_boundaries"),

@@ -1,10 +1,9 @@
 """Recipe for sequence taggers: POS on UD English EWT, NER on UNER English EWT.
 
-Splits. ``ud_en_ewt`` has the official train / dev / test files. ``uner_en_ewt`` has only dev
-and test offline, so the recipe's ``data`` says how to cut them: the sentences of
-``train_files`` and the first ``test_head_for_training`` test sentences train, the rest of the
-test file tests, and ``valid_fraction`` of the training sentences (seeded) are held out for
-validation (``0``: the dev file validates).
+Splits. ``ud_en_ewt`` and ``uner_en_ewt`` have the official train / dev / test files (UNER's
+train file is its first public release, see the data README). The sentences of
+``train_files`` train, the test file tests, and ``valid_fraction`` of the training sentences
+(seeded) are held out for validation (``0``: the dev file validates).
 
 Features. Word ids come from the training words, lower-cased when ``vocabulary.lowercase``:
 EWT's web text is inconsistently cased, and lower-casing cuts the unknown test tokens of POS
@@ -91,7 +90,6 @@ DATA_SCHEMA = {
     "train_files": Field(list, default=["train"],
                          check=(lambda f: bool(f) and all(x in ("train", "dev") for x in f),
                                 "must list 'train' and/or 'dev'")),
-    "test_head_for_training": Field(int, default=0, low=0),
     "valid_fraction": Field(float, default=0.0, low=0.0, high=0.5),
 }
 """``column``: the CoNLL-U column of the tags (``ud_en_ewt``, and ``.conllu`` files)."""
@@ -192,17 +190,12 @@ def corpus_splits(data: dict, seed: int, data_dir: Optional[str]) -> dict[str, l
     if data["files"]:
         return file_splits(data["files"], partial(read_tagged_file, data=data), seed, hold_out)
     test = read_split_file(data, "test", data_dir)
-    head = data["test_head_for_training"]
-    if head >= len(test):
-        raise ValueError(f"data.test_head_for_training: {head} leaves none of the "
-                         f"{len(test)} test sentences for testing")
     train = [s for name in data["train_files"] for s in read_split_file(data, name, data_dir)]
-    train += test[:head]
     if data["valid_fraction"] > 0:
         train, valid = hold_out(train, data["valid_fraction"], seed)
     else:
         valid = read_split_file(data, "dev", data_dir)
-    return {"train": train, "valid": valid, "test": test[head:]}
+    return {"train": train, "valid": valid, "test": test}
 
 
 def model_tags(tags: list[str], scheme: Optional[str]) -> list[str]:

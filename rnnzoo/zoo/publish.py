@@ -16,7 +16,8 @@ from rnnzoo.training.runs import read_config
 from rnnzoo.zoo.cards import render
 from rnnzoo.zoo.manifest import write_manifest
 
-SKIPPED = {"checkpoints", "history.json", "metrics.json", "manifest.json", "README.md"}
+SKIPPED = {"checkpoints", "logs", "history.json", "metrics.json", "manifest.json", "README.md",
+           "learning_curves.png"}
 
 
 def published_items(run: Path) -> list[Path]:
