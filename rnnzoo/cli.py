@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import sys
 
 import click
@@ -281,6 +283,26 @@ def _options(strategy, mixed_precision, jit, verbose, no_tensorboard):
     return options
 
 
+@contextlib.contextmanager
+def _resumable(out_dir: str):
+    """Ctrl-C in a training command: one line saying which epoch is saved in ``out_dir`` and
+    the command that continues it, exit status 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        state = os.path.join(out_dir, "checkpoints", "checkpoint.json")
+        args = [a for a in sys.argv[1:] if a != "--resume"]
+        again = shlex.join(["rnnzoo", *args, "--resume"])
+        try:
+            with open(state, encoding="utf-8") as f:
+                done = json.load(f)["epochs_done"]
+            saved = f"epoch {done} is saved in {out_dir}; continue with: {again}"
+        except (OSError, ValueError, KeyError):
+            saved = f"no epoch had ended: nothing is saved in {out_dir}"
+        click.echo(f"rnnzoo: interrupted; {saved}", err=True)
+        sys.exit(130)
+
+
 @main.command()
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @data_dir_option
@@ -300,8 +322,9 @@ def train(config: str, data_dir: str | None, out_dir: str, resume: bool, **runti
 
     options = _options(**runtime)
     recipe = load_recipe(config)
-    metrics = recipe_module(recipe["task"]).train(recipe, data_dir, out_dir, resume=resume,
-                                                  options=options)
+    with _resumable(out_dir):
+        metrics = recipe_module(recipe["task"]).train(recipe, data_dir, out_dir, resume=resume,
+                                                      options=options)
     click.echo(json.dumps(metrics, indent=2))
 
 
@@ -345,11 +368,12 @@ def finetune(name_or_path: str, train_file: str, out_dir: str, valid_file: str |
         overrides = parse_settings(list(settings))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--set") from None
-    metrics = finetune_model(
-        name_or_path, train_file, out_dir, resume=resume, options=_options(**runtime),
-        valid=valid_file, test=test_file, valid_fraction=valid_fraction, epochs=epochs,
-        learning_rate=learning_rate, batch_size=batch_size, extend_vocab=extend_vocab,
-        settings=overrides)
+    with _resumable(out_dir):
+        metrics = finetune_model(
+            name_or_path, train_file, out_dir, resume=resume, options=_options(**runtime),
+            valid=valid_file, test=test_file, valid_fraction=valid_fraction, epochs=epochs,
+            learning_rate=learning_rate, batch_size=batch_size, extend_vocab=extend_vocab,
+            settings=overrides)
     click.echo(json.dumps(metrics, indent=2))
 
 

@@ -2,6 +2,7 @@
 perplexity drops, vocabularies are kept or extended, and a killed run resumes."""
 
 import json
+import shlex
 import os
 import signal
 import subprocess
@@ -144,6 +145,26 @@ def test_finetune_killed_in_the_second_epoch_resumes_and_keeps_every_epoch(tmp_p
     assert len(history["loss"]) == len(history["val_loss"]) == 3
     assert [p.name for p in (out / "checkpoints").glob("*.keras")] == ["checkpoint-3.keras"]
     assert len(rnnzoo.load(out).generate("Anne", max_tokens=5, seed=0)) == 5
+
+
+def test_ctrl_c_in_finetune_says_which_epoch_is_saved_and_how_to_resume(tmp_path):
+    out = tmp_path / "ft"
+    args = ["finetune", "rnn-lm", "--data", str(CHAPTER), "--out", str(out), "--epochs", "3",
+            "--batch-size", "4", "--set", "training.bptt=50", "--verbose", "0",
+            "--no-tensorboard"]
+    process = subprocess.Popen([sys.executable, "-c", "from rnnzoo.cli import main; main()",
+                                *args], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while _checkpoint_is_whole(out / "checkpoints") < 1:
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "no checkpoint after 240 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    last = process.communicate(timeout=120)[1].decode().strip().splitlines()[-1]
+    assert process.returncode == 130
+    done = _checkpoint_is_whole(out / "checkpoints")
+    assert last == (f"rnnzoo: interrupted; epoch {done} is saved in {out}; continue with: "
+                    f"{shlex.join(['rnnzoo', *args, '--resume'])}")
 
 
 def test_finetune_refuses_resume_without_checkpoint_and_training_over_a_run(tmp_path):
