@@ -154,8 +154,9 @@ def evaluate(name_or_path: str, split: str, data_file: str | None, data_dir: str
 @click.option("--top-k", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True))
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--allow-unk", is_flag=True, help="Let the model write <unk> (left out by default).")
 def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k: int,
-             top_p: float, seed: int) -> None:
+             top_p: float, seed: int, allow_unk: bool) -> None:
     """Continue PROMPT with a language model ('-' reads prompts from stdin, one a line).
 
     
@@ -168,7 +169,7 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
     prompts = [line.rstrip("\n") for line in sys.stdin] if prompt == "-" else [prompt]
     for text in prompts:
         click.echo(model.continuation(text, max_tokens=max_tokens, temperature=temperature,
-                                      top_k=top_k, top_p=top_p, seed=seed))
+                                      top_k=top_k, top_p=top_p, seed=seed, allow_unk=allow_unk))
 
 
 def _lines(text: str) -> list[str]:

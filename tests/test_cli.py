@@ -133,3 +133,11 @@ def test_tag_translate_classify_answer_as_the_task_objects():
 def test_task_commands_refuse_bad_input(args, code, message):
     result = run(*args)
     assert result.exit_code == code and message in result.output, result.output
+
+
+def test_generate_leaves_unk_out_unless_allowed():
+    args = ["generate", "lstm-lm", "the company said", "--max-tokens", "300", "--seed", "0"]
+    default, allowed = run(*args), run(*args, "--allow-unk")
+    assert default.exit_code == 0 and allowed.exit_code == 0, default.output + allowed.output
+    assert "<unk>" not in default.output
+    assert allowed.output.split().count("<unk>") >= 5

@@ -202,3 +202,26 @@ def test_locked_input_dropout_drops_whole_units_for_the_whole_sequence():
     assert set(np.unique(dropped)) <= {0.0, 2.0}
     np.testing.assert_array_equal(dropped, np.broadcast_to(dropped[:, :1], dropped.shape))
     assert "locked_input_dropout" not in [layer.name for layer in tiny().layers]
+
+
+def test_banned_ids_are_never_generated_even_when_most_likely():
+    model = tiny()
+    generator = Generator(model)
+    prompt = IDS[None, :5]
+    greedy = generator(prompt, max_tokens=30, temperature=0.0).numpy()[0]
+    favourite = int(np.bincount(greedy).argmax())
+    for temperature in (0.0, 1.0, 5.0):
+        ids = generator(prompt, max_tokens=60, temperature=temperature, seed=3,
+                        banned=[favourite]).numpy()[0]
+        assert favourite not in ids
+    assert (generator(prompt, max_tokens=30, temperature=0.0, banned=[]).numpy()[0]
+            == greedy).all()
+
+
+def test_without_ids_sets_only_the_banned_logits_to_minus_infinity():
+    from rnnzoo.models.sampling import without_ids
+
+    logits = tf.constant([[1.0, 2.0, 3.0, 4.0]])
+    out = without_ids(logits, tf.constant([0, 3], tf.int32)).numpy()[0]
+    assert out[0] == -np.inf and out[3] == -np.inf and out[1:3].tolist() == [2.0, 3.0]
+    np.testing.assert_array_equal(without_ids(logits, tf.zeros([0], tf.int32)), logits)

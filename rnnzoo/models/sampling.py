@@ -7,6 +7,8 @@ token, so a run is reproducible and equals re-running the model on the full pref
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import keras
 import tensorflow as tf
 
@@ -34,6 +36,13 @@ def filter_logits(logits: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor,
     keep = before < tf.cast(top_p, logits.dtype)
     threshold = tf.reduce_min(tf.where(keep, ordered, -neg_inf), axis=-1, keepdims=True)
     return tf.where((top_p < 1.0) & (logits < threshold), neg_inf, logits)
+
+
+def without_ids(logits: tf.Tensor, banned: tf.Tensor) -> tf.Tensor:
+    """``logits`` (B, V) with the ``banned`` ids (N,) at −∞: never sampled, never the argmax."""
+    vocab = tf.shape(logits)[-1]
+    hit = tf.reduce_any(tf.equal(tf.range(vocab)[:, None], banned[None, :]), axis=-1)
+    return tf.where(hit[None, :], tf.constant(-float("inf"), logits.dtype), logits)
 
 
 def sample_token(logits: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor,
@@ -79,8 +88,10 @@ class Generator:
         return without_padding(logits), new_states
 
     def _generate(self, prompt: tf.Tensor, max_tokens: tf.Tensor, temperature: tf.Tensor,
-                  top_k: tf.Tensor, top_p: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """``max_tokens`` ids (B, max_tokens) continuing ``prompt`` (B, P ≥ 1) int32."""
+                  top_k: tf.Tensor, top_p: tf.Tensor, seed: tf.Tensor,
+                  banned: tf.Tensor) -> tf.Tensor:
+        """``max_tokens`` ids (B, max_tokens) continuing ``prompt`` (B, P ≥ 1) int32, never one
+        of the ``banned`` ids (int32 (N,))."""
         prompt = tf.cast(prompt, tf.int32)
         states = self.initial_states(tf.shape(prompt)[0])
         prefix = tf.shape(prompt)[1] - 1
@@ -94,6 +105,7 @@ class Generator:
 
         def write(k, last, states, tokens):
             logits, states = self.step(last, states)
+            logits = without_ids(logits, banned)
             token = sample_token(logits, temperature, top_k, top_p, seed, k)
             return k + 1, token, states, tokens.write(k, token)
 
@@ -104,7 +116,7 @@ class Generator:
         return tf.transpose(tokens.stack())
 
     def __call__(self, prompt, max_tokens: int = 20, temperature: float = 1.0, top_k: int = 0,
-                 top_p: float = 1.0, seed: int = 0) -> tf.Tensor:
+                 top_p: float = 1.0, seed: int = 0, banned: Sequence[int] = ()) -> tf.Tensor:
         prompt = tf.convert_to_tensor(prompt, tf.int32)
         if prompt.shape.rank != 2 or prompt.shape[1] == 0:
             raise ValueError(f"prompt must be ids of shape (batch, length ≥ 1), got {prompt.shape}")
@@ -116,7 +128,7 @@ class Generator:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
         return self.generate(prompt, tf.constant(max_tokens), tf.constant(temperature, tf.float32),
                              tf.constant(top_k), tf.constant(top_p, tf.float32),
-                             tf.constant(seed, tf.int64))
+                             tf.constant(seed, tf.int64), tf.constant(list(banned), tf.int32))
 
 
 def _sizes(cell) -> list[int]:

@@ -75,7 +75,7 @@ class LanguageModelModule(tf.Module):
         ids = self._generator.generate(
             self._prompt_ids(prompt, keep_last=True)[None], tf.cast(max_tokens, tf.int32),
             tf.cast(temperature, tf.float32), tf.cast(top_k, tf.int32), tf.constant(1.0),
-            tf.cast(seed, tf.int64))
+            tf.cast(seed, tf.int64), tf.constant([UNK_ID]))
         return self._text(ids[0])
 
     @tf.function(input_signature=[STRINGS])

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.vocab import EOS, Vocabulary, split_tokens
+from rnnzoo.data.vocab import EOS, UNK_ID, Vocabulary, split_tokens
 from rnnzoo.metrics import perplexity
 from rnnzoo.models.config import validate
 from rnnzoo.models.sampling import Generator
@@ -136,14 +136,16 @@ class LanguageModel(TaskModel):
 
     def generate(self, prompt: str | Sequence[str] = "", max_tokens: int = 50,
                  temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                 seed: int = 0) -> str | list[str]:
-        """The continuation of each prompt (``temperature=0``: greedy), seeded."""
+                 seed: int = 0, allow_unk: bool = False) -> str | list[str]:
+        """The continuation of each prompt (``temperature=0``: greedy), seeded; ``<unk>`` is
+        never generated unless ``allow_unk``."""
         prompts, single = _texts(prompt)
         _check_sampling(max_tokens, temperature, top_k, seed)
         out = []
         for text in prompts:
             ids = self._generator(self._ids(text, keep_last=True)[None], max_tokens=max_tokens,
-                                  temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+                                  temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                                  banned=() if allow_unk else (UNK_ID,))
             out.append(self._text(ids.numpy()[0]))
         return out[0] if single else out
 
