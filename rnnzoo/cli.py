@@ -66,6 +66,11 @@ def quiet_native_logs() -> None:
                            errors=sys.stderr.errors)
 
 
+MAX_GENERATED_TOKENS = 100_000
+"""The most tokens ``rnnzoo generate`` writes for one prompt (about 20 minutes of the word
+model on two CPU cores); the API has no limit."""
+
+
 data_dir_option = click.option(
     "--data-dir", envvar="RNNZOO_DATA", type=click.Path(file_okay=False),
     help="Folder holding the corpora (default: $RNNZOO_DATA).")
@@ -149,7 +154,9 @@ def evaluate(name_or_path: str, split: str, data_file: str | None, data_dir: str
 @main.command()
 @click.argument("name")
 @click.argument("prompt")
-@click.option("--max-tokens", default=50, show_default=True, type=click.IntRange(0))
+@click.option("--max-tokens", default=50, show_default=True,
+              type=click.IntRange(0, MAX_GENERATED_TOKENS),
+              help=f"Tokens to write, at most {MAX_GENERATED_TOKENS:,}.")
 @click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(0))
 @click.option("--top-k", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True))
@@ -159,17 +166,35 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
              top_p: float, seed: int, allow_unk: bool) -> None:
     """Continue PROMPT with a language model ('-' reads prompts from stdin, one a line).
 
+    The text is printed as it is written; Ctrl-C stops it, keeping what was printed. A word
+    model reads the prompt as its training text was written (lower-cased, numbers as N for
+    the Penn Treebank) and says which prompt words it does not know.
+
     
     Example:
       rnnzoo generate rnn-lm "It is a truth" --max-tokens 80 --temperature 0.7
     """
-    from rnnzoo.zoo import load
-
-    model = load(name)
+    model = _task(name, "language_model")
     prompts = [line.rstrip("\n") for line in sys.stdin] if prompt == "-" else [prompt]
-    for text in prompts:
-        click.echo(model.continuation(text, max_tokens=max_tokens, temperature=temperature,
-                                      top_k=top_k, top_p=top_p, seed=seed, allow_unk=allow_unk))
+    try:
+        for text in prompts:
+            unknown = model.unknown_words(text)
+            if unknown:
+                click.echo(f"rnnzoo: {name} does not know {len(unknown)} prompt word(s), read as "
+                           f"<unk>: {' '.join(unknown[:10])}", err=True)
+            click.echo(text, nl=False)
+            glue = None
+            for piece in model.stream(text, max_tokens=max_tokens, temperature=temperature,
+                                      top_k=top_k, top_p=top_p, seed=seed, allow_unk=allow_unk):
+                if glue is None and piece:
+                    glue = " " if model.level == "word" and text and piece[0] != "\n" else ""
+                    piece = glue + piece
+                click.echo(piece, nl=False)
+            click.echo()
+    except KeyboardInterrupt:
+        click.echo()
+        click.echo("rnnzoo: interrupted", err=True)
+        sys.exit(130)
 
 
 def _lines(text: str) -> list[str]:

@@ -141,3 +141,40 @@ def test_generate_leaves_unk_out_unless_allowed():
     assert default.exit_code == 0 and allowed.exit_code == 0, default.output + allowed.output
     assert "<unk>" not in default.output
     assert allowed.output.split().count("<unk>") >= 5
+
+
+def test_generate_streams_and_stops_on_ctrl_c_keeping_what_it_printed():
+    import os
+    import signal
+    import time
+
+    script = str(Path(sys.executable).parent / "rnnzoo")
+    process = subprocess.Popen([script, "generate", "rnn-lm", "It is", "--max-tokens", "100000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = os.read(process.stdout.fileno(), 64)
+    assert first.startswith(b"It is"), first
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    rest, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.decode().strip() == "rnnzoo: interrupted"
+    printed = (first + rest).decode()
+    assert printed.endswith("\n") and len(printed) > 64
+
+
+def test_generate_refuses_more_than_the_documented_tokens():
+    from rnnzoo.cli import MAX_GENERATED_TOKENS
+
+    assert run("generate", "rnn-lm", "It", "--max-tokens", MAX_GENERATED_TOKENS + 1).exit_code == 2
+    assert "0<=x<=100000" in run("generate", "rnn-lm", "It", "--max-tokens", "100001").output
+
+
+def test_generate_streams_the_same_text_as_the_api():
+    lm = rnnzoo.load("lstm-lm")
+    result = run("generate", "lstm-lm", "The Company said", "--max-tokens", "40", "--seed", "3")
+    assert result.exit_code == 0
+    assert result.stdout == lm.continuation("The Company said", max_tokens=40, seed=3) + "\n"
+    assert lm.unknown_words("Tesla rose 12%") == ["tesla"]
+    assert lm.normalise("Tesla rose 12% to $4.5") == "tesla rose N N to $ N"
+    assert "does not know 1 prompt word(s), read as <unk>: tesla" in run(
+        "generate", "lstm-lm", "Tesla rose", "--max-tokens", "3").stderr

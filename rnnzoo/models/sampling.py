@@ -7,9 +7,10 @@ token, so a run is reproducible and equals re-running the model on the full pref
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from rnnzoo.models.language_model import EMBEDDING, OUTPUT, PROJECTION, rnn_name
@@ -71,6 +72,8 @@ class Generator:
         self.projection = model.get_layer(PROJECTION) if PROJECTION in names else None
         self.output = model.get_layer(OUTPUT) if OUTPUT in names else None
         self.generate = tf.function(self._generate, reduce_retracing=True)
+        self._read_compiled = tf.function(self._read, reduce_retracing=True)
+        self._write_compiled = tf.function(self._write, reduce_retracing=True)
 
     def initial_states(self, batch: tf.Tensor) -> list:
         return [[tf.zeros((batch, s)) for s in _sizes(cell)] for cell in self.cells]
@@ -87,36 +90,71 @@ class Generator:
         logits = self.output(x) if self.output is not None else self.embedding(x, reverse=True)
         return without_padding(logits), new_states
 
-    def _generate(self, prompt: tf.Tensor, max_tokens: tf.Tensor, temperature: tf.Tensor,
-                  top_k: tf.Tensor, top_p: tf.Tensor, seed: tf.Tensor,
-                  banned: tf.Tensor) -> tf.Tensor:
-        """``max_tokens`` ids (B, max_tokens) continuing ``prompt`` (B, P ≥ 1) int32, never one
-        of the ``banned`` ids (int32 (N,))."""
+    def _read(self, prompt: tf.Tensor) -> tuple[list, tf.Tensor]:
+        """The states after all of ``prompt`` (B, P ≥ 1) but its last id, and that id: where
+        writing starts."""
         prompt = tf.cast(prompt, tf.int32)
         states = self.initial_states(tf.shape(prompt)[0])
-        prefix = tf.shape(prompt)[1] - 1
 
         def read(t, states):
             _, states = self.step(prompt[:, t], states)
             return t + 1, states
 
-        _, states = tf.while_loop(lambda t, _: t < prefix, read, (tf.constant(0), states))
-        tokens = tf.TensorArray(tf.int32, size=max_tokens)
+        _, states = tf.while_loop(lambda t, _: t < tf.shape(prompt)[1] - 1, read,
+                                  (tf.constant(0), states))
+        return states, prompt[:, -1]
+
+    def _write(self, states: list, last: tf.Tensor, first: tf.Tensor, count: tf.Tensor,
+               temperature: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor, seed: tf.Tensor,
+               banned: tf.Tensor) -> tuple[tf.Tensor, list, tf.Tensor]:
+        """``count`` ids (B, count) after ``last``, the k-th drawn with seed pair
+        (seed, ``first`` + k), never one of the ``banned`` ids (int32 (N,)); and the states
+        and last id to continue from."""
+        tokens = tf.TensorArray(tf.int32, size=count)
 
         def write(k, last, states, tokens):
             logits, states = self.step(last, states)
             logits = without_ids(logits, banned)
-            token = sample_token(logits, temperature, top_k, top_p, seed, k)
+            token = sample_token(logits, temperature, top_k, top_p, seed, first + k)
             return k + 1, token, states, tokens.write(k, token)
 
-        _, _, _, tokens = tf.while_loop(
-            lambda k, *_: k < max_tokens, write,
-            (tf.constant(0), prompt[:, -1], states, tokens),
-        )
-        return tf.transpose(tokens.stack())
+        _, last, states, tokens = tf.while_loop(
+            lambda k, *_: k < count, write, (tf.constant(0), last, states, tokens))
+        return tf.transpose(tokens.stack()), states, last
+
+    def _generate(self, prompt: tf.Tensor, max_tokens: tf.Tensor, temperature: tf.Tensor,
+                  top_k: tf.Tensor, top_p: tf.Tensor, seed: tf.Tensor,
+                  banned: tf.Tensor) -> tf.Tensor:
+        """``max_tokens`` ids (B, max_tokens) continuing ``prompt`` (B, P ≥ 1) int32, never one
+        of the ``banned`` ids (int32 (N,))."""
+        states, last = self._read(prompt)
+        return self._write(states, last, tf.constant(0), max_tokens, temperature, top_k, top_p,
+                           seed, banned)[0]
+
+    def stream(self, prompt, max_tokens: int = 20, chunk: int = 16, temperature: float = 1.0,
+               top_k: int = 0, top_p: float = 1.0, seed: int = 0,
+               banned: Sequence[int] = ()) -> Iterator[np.ndarray]:
+        """The ids of ``__call__``'s generation, ``chunk`` (B, ≤ chunk) at a time as they are
+        drawn (the state carried between chunks: the stream equals one call)."""
+        prompt, settings = self._checked(prompt, max_tokens, temperature, top_k, top_p, seed,
+                                         banned)
+        states, last = self._read_compiled(prompt)
+        for first in range(0, max_tokens, chunk):
+            count = min(chunk, max_tokens - first)
+            ids, states, last = self._write_compiled(states, last, tf.constant(first),
+                                                     tf.constant(count), *settings)
+            yield ids.numpy()
 
     def __call__(self, prompt, max_tokens: int = 20, temperature: float = 1.0, top_k: int = 0,
                  top_p: float = 1.0, seed: int = 0, banned: Sequence[int] = ()) -> tf.Tensor:
+        prompt, settings = self._checked(prompt, max_tokens, temperature, top_k, top_p, seed,
+                                         banned)
+        return self.generate(prompt, tf.constant(max_tokens), *settings)
+
+    @staticmethod
+    def _checked(prompt, max_tokens, temperature, top_k, top_p, seed, banned) -> tuple:
+        """The prompt as a tensor and the sampling settings as the compiled loops take them,
+        checked."""
         prompt = tf.convert_to_tensor(prompt, tf.int32)
         if prompt.shape.rank != 2 or prompt.shape[1] == 0:
             raise ValueError(f"prompt must be ids of shape (batch, length ≥ 1), got {prompt.shape}")
@@ -126,9 +164,9 @@ class Generator:
             raise ValueError(f"top_p must be in (0, 1], got {top_p}")
         if top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
-        return self.generate(prompt, tf.constant(max_tokens), tf.constant(temperature, tf.float32),
-                             tf.constant(top_k), tf.constant(top_p, tf.float32),
-                             tf.constant(seed, tf.int64), tf.constant(list(banned), tf.int32))
+        return prompt, (tf.constant(temperature, tf.float32), tf.constant(top_k),
+                        tf.constant(top_p, tf.float32), tf.constant(seed, tf.int64),
+                        tf.constant(list(banned), tf.int32))
 
 
 def _sizes(cell) -> list[int]:

@@ -68,8 +68,7 @@ class LanguageModelModule(tf.Module):
         if not self._word:
             return tf.strings.reduce_join(tokens)
         text = tf.strings.reduce_join(tokens, separator=" ")
-        text = tf.strings.regex_replace(text, f" {EOS} ", "\n")
-        return tf.strings.regex_replace(text, EOS, "\n")
+        return tf.strings.regex_replace(text, f" ?{EOS} ?", "\n")
 
     def _continue(self, prompt, max_tokens, temperature, top_k, seed) -> tf.Tensor:
         ids = self._generator.generate(

@@ -13,14 +13,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.vocab import EOS, UNK_ID, Vocabulary, split_tokens
+from rnnzoo.data.vocab import EOS, UNK_ID, Vocabulary, split_tokens, split_words
 from rnnzoo.metrics import perplexity
 from rnnzoo.models.config import validate
 from rnnzoo.models.sampling import Generator
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 MAX_INPUT_TOKENS = 1000
 """Tokens of one input read by a language model (a prompt's last, a scored text's first),
 a tagger and a translator (a sentence's first)."""
+
+_NUMBER = re.compile(r"[+-]?\d[\d.,:/-]*")
 
 MAX_TOKEN_CHARS = 100
 """Characters per token of the cut made before tokenising: a text longer than
@@ -120,6 +123,9 @@ class LanguageModel(TaskModel):
         self.vocab = Vocabulary.load(self.folder / "vocab.txt", self.level)
         self.boundary = EOS if self.level == "word" else "\n"
         self._generator = Generator(self.keras_model)
+        words = [w for w in self.vocab.tokens if not (w.startswith("<") and w.endswith(">"))]
+        self._lowercase = all(w == w.lower() for w in words if w != "N")
+        self._numbers_as_n = "N" in words and not any(_NUMBER.fullmatch(w) for w in words)
         model = self.keras_model
         self._log_probs = tf.function(lambda ids: tf.nn.log_softmax(model(ids)), input_signature=[
             tf.TensorSpec([1, None], tf.int32)])
@@ -128,26 +134,69 @@ class LanguageModel(TaskModel):
         tokens = self._cut(split_tokens(self._cut_text(text, keep_last), self.level), keep_last)
         return self.vocab.ids([self.boundary] + tokens).astype("int32")
 
+    def normalise(self, prompt: str) -> str:
+        """``prompt`` written as the model's training text was: for a word model whose
+        vocabulary has no capitals (but ``N``), lower-cased; whose vocabulary has ``N`` and no
+        numbers (the Penn Treebank's), ``$`` and ``%`` split off numbers, each number written
+        ``N`` (and ``%`` too when the vocabulary lacks it, as Mikolov's PTB writes ``N N``)."""
+        if self.level != "word":
+            return prompt
+        if self._lowercase:
+            prompt = prompt.lower()
+        if self._numbers_as_n:
+            prompt = re.sub(r"\$(?=\d)", "$ ", prompt)
+            prompt = re.sub(r"(?<=\d)%", " %" if "%" in self.vocab.tokens else " N", prompt)
+            prompt = " ".join("N" if _NUMBER.fullmatch(w) else w for w in split_words(prompt))
+        return prompt
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        """The words of the (normalised) prompt that the model's vocabulary lacks, in order,
+        each once (a character model: none)."""
+        if self.level != "word":
+            return []
+        words = split_words(self.normalise(prompt))
+        known = set(self.vocab.tokens)
+        return list(dict.fromkeys(w for w in words if w not in known))
+
     def _text(self, ids: np.ndarray) -> str:
         tokens = [self.vocab.tokens[i] for i in ids]
         if self.level == "char":
             return "".join(tokens)
-        return " ".join(tokens).replace(f" {EOS} ", "\n").replace(EOS, "\n")
+        return re.sub(f" ?{EOS} ?", "\n", " ".join(tokens))
 
     def generate(self, prompt: str | Sequence[str] = "", max_tokens: int = 50,
                  temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
                  seed: int = 0, allow_unk: bool = False) -> str | list[str]:
         """The continuation of each prompt (``temperature=0``: greedy), seeded; ``<unk>`` is
-        never generated unless ``allow_unk``."""
+        never generated unless ``allow_unk``. Prompts are read :meth:`normalise`d."""
         prompts, single = _texts(prompt)
         _check_sampling(max_tokens, temperature, top_k, seed)
         out = []
         for text in prompts:
-            ids = self._generator(self._ids(text, keep_last=True)[None], max_tokens=max_tokens,
+            ids = self._generator(self._ids(self.normalise(text), keep_last=True)[None],
+                                  max_tokens=max_tokens,
                                   temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                                   banned=() if allow_unk else (UNK_ID,))
             out.append(self._text(ids.numpy()[0]))
         return out[0] if single else out
+
+    def stream(self, prompt: str, max_tokens: int = 50, temperature: float = 1.0,
+               top_k: int = 0, top_p: float = 1.0, seed: int = 0, allow_unk: bool = False,
+               chunk: int = 16) -> Iterator[str]:
+        """:meth:`generate`'s continuation of one prompt, in pieces as it is drawn (``chunk``
+        tokens at a time): the pieces join to ``generate``'s text."""
+        _check_sampling(max_tokens, temperature, top_k, seed)
+        ids: list[int] = []
+        printed = ""
+        for piece in self._generator.stream(
+                self._ids(self.normalise(prompt), keep_last=True)[None], max_tokens=max_tokens,
+                chunk=chunk,
+                temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                banned=() if allow_unk else (UNK_ID,)):
+            ids.extend(piece[0].tolist())
+            text = self._text(np.array(ids))
+            yield text[len(printed):]
+            printed = text
 
     def continuation(self, prompt: str, **sampling) -> str:
         """The prompt followed by its generated continuation (a space between words)."""
