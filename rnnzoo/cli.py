@@ -182,10 +182,11 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
             if unknown:
                 click.echo(f"rnnzoo: {name} does not know {len(unknown)} prompt word(s), read as "
                            f"<unk>: {' '.join(unknown[:10])}", err=True)
+            pieces = model.stream(text, max_tokens=max_tokens, temperature=temperature,
+                                  top_k=top_k, top_p=top_p, seed=seed, allow_unk=allow_unk)
             click.echo(text, nl=False)
             glue = None
-            for piece in model.stream(text, max_tokens=max_tokens, temperature=temperature,
-                                      top_k=top_k, top_p=top_p, seed=seed, allow_unk=allow_unk):
+            for piece in pieces:
                 if glue is None and piece:
                     glue = " " if model.level == "word" and text and piece[0] != "\n" else ""
                     piece = glue + piece
@@ -197,9 +198,31 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
         sys.exit(130)
 
 
-def _lines(text: str) -> list[str]:
-    """TEXT, or the lines of stdin for '-'."""
-    return [line.rstrip("\n") for line in sys.stdin] if text == "-" else [text]
+def _inputs(text: str | None, file: str | None, whole: bool = False) -> list[str]:
+    """What a task command reads: ``--file PATH``, or TEXT, which may name a file or be '-'
+    for stdin. A file or stdin is one text per line, or one text (``whole``)."""
+    if file is not None and text is not None:
+        raise click.UsageError("give TEXT or --file, not both")
+    if file is None and text is None:
+        raise click.UsageError("give TEXT, --file PATH, or '-' to read stdin")
+    if file is None and text != "-" and not os.path.isfile(text):
+        return [text]
+    if file is not None or text != "-":
+        with click.open_file(file or text, encoding="utf-8") as f:
+            content = f.read()
+    else:
+        content = sys.stdin.read()
+    if whole:
+        return [content] if content else []
+    return content.splitlines()
+
+
+def _warn_unknown(name: str, unknown: int, total: int) -> None:
+    """A warning on stderr when most of an input's words are unknown to the model."""
+    if total and unknown / total > 0.5:
+        click.echo(f"rnnzoo: warning: {unknown} of {total} words are unknown to {name}; its "
+                   "answer is unreliable (is the text in the language and domain it was "
+                   "trained on?)", err=True)
 
 
 def _task(name: str, task: str):
@@ -211,62 +234,98 @@ def _task(name: str, task: str):
     return model
 
 
+text_argument = click.argument("text", required=False)
+file_option = click.option("--file", type=click.Path(exists=True, dir_okay=False),
+                           help="Read the input from this file (UTF-8).")
+
+
 @main.command()
 @click.argument("name")
-@click.argument("text")
+@text_argument
+@file_option
+@click.option("--pretokenized", is_flag=True,
+              help="Tokens are split on white space only (default: punctuation and clitics are "
+                   "split off as in the UD treebanks).")
 @click.option("--entities", is_flag=True, help="Print the entity spans instead of the tags.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object a line).")
-def tag(name: str, text: str, entities: bool, as_json: bool) -> None:
-    """Tag TEXT (tokens split on white space; '-' reads sentences from stdin, one a line).
+def tag(name: str, text: str | None, file: str | None, pretokenized: bool, entities: bool,
+        as_json: bool) -> None:
+    """Tag TEXT, one sentence; or FILE, or '-' (stdin), one sentence a line.
+
+    Raw text is tokenised as the model's training data were (``I flew to Frankfurt.`` →
+    I flew to Frankfurt .) unless --pretokenized. JSON pairs say whether the model knew each
+    word; a warning says when most words of a sentence are unknown to it.
 
     
     Example:
-      rnnzoo tag bilstm-crf-pos "Mary works for Google in London ."
+      rnnzoo tag bilstm-crf-ner "I flew to Frankfurt with Angela Merkel."
     """
+    from rnnzoo.data.text import ud_tokens
+
     model = _task(name, "tagger")
-    for sentence in _lines(text):
-        if not sentence.split():
+    for sentence in _inputs(text, file):
+        sentence = model.cut_text(sentence)
+        tokens = sentence.split() if pretokenized else ud_tokens(sentence)
+        if not tokens:
             click.echo("[]" if as_json else "")
             continue
+        unknown = model.unknown_words(tokens)
+        _warn_unknown(name, len(unknown), min(len(tokens), model.max_input_tokens))
         if entities:
-            spans = model.entities(sentence)
+            spans = model.entities(tokens)
             click.echo(json.dumps([dict(zip(("text", "type", "start", "end"), s)) for s in spans])
                        if as_json else "  ".join(f"{t} ({kind})" for t, kind, _, _ in spans))
         else:
-            pairs = model.tag(sentence)
-            click.echo(json.dumps([{"token": t, "tag": g} for t, g in pairs]) if as_json
+            pairs = model.tag(tokens)
+            missing = set(unknown)
+            click.echo(json.dumps([{"token": t, "tag": g, "known": t not in missing}
+                                   for t, g in pairs]) if as_json
                        else " ".join(f"{t}/{g}" for t, g in pairs))
 
 
 @main.command()
 @click.argument("name")
-@click.argument("text")
+@text_argument
+@file_option
 @click.option("--beam-size", type=click.IntRange(1), help="Beam width (default: the model's).")
-def translate(name: str, text: str, beam_size: int | None) -> None:
-    """Translate TEXT ('-' reads sources from stdin, one a line).
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: source, translation and the share of unknown source words.")
+def translate(name: str, text: str | None, file: str | None, beam_size: int | None,
+              as_json: bool) -> None:
+    """Translate TEXT; or FILE, or '-' (stdin), one source a line.
+
+    A warning says when most words of a source are unknown to the model.
 
     
     Example:
       rnnzoo translate lstm-seq2seq-en-es "In the beginning God created the heaven."
     """
     model = _task(name, "seq2seq")
-    for line in model.translate(_lines(text), beam_size=beam_size):
-        click.echo(line)
+    sources = _inputs(text, file)
+    for source, line in zip(sources, model.translate(sources, beam_size=beam_size)):
+        unknown, total = model.unknown_words(source)
+        _warn_unknown(name, len(unknown), total)
+        click.echo(json.dumps({"source": source, "translation": line,
+                               "unknown_words": len(unknown) / total if total else 0.0},
+                              ensure_ascii=False) if as_json else line)
 
 
 @main.command()
 @click.argument("name")
-@click.argument("text")
+@text_argument
+@file_option
+@click.option("--lines", is_flag=True, help="A file or stdin holds one text a line.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with every class probability.")
-def classify(name: str, text: str, as_json: bool) -> None:
-    """Classify TEXT ('-' reads texts from stdin, one a line).
+def classify(name: str, text: str | None, file: str | None, lines: bool, as_json: bool) -> None:
+    """Classify TEXT; or FILE, or '-' (stdin), read whole as one text (an e-mail) unless
+    --lines.
 
     
     Example:
       rnnzoo classify bilstm-spam "Win a free cruise, click here now"
     """
     model = _task(name, "classifier")
-    texts = _lines(text)
+    texts = _inputs(text, file, whole=not lines)
     if not texts:
         return
     for row in model.probabilities(texts):

@@ -151,15 +151,18 @@ def test_generate_streams_and_stops_on_ctrl_c_keeping_what_it_printed():
     script = str(Path(sys.executable).parent / "rnnzoo")
     process = subprocess.Popen([script, "generate", "rnn-lm", "It is", "--max-tokens", "100000"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first = os.read(process.stdout.fileno(), 64)
+    first = b""
+    deadline = time.monotonic() + 120
+    while len(first) < 40:  # the prompt, then some generated text
+        assert time.monotonic() < deadline and process.poll() is None, first
+        first += os.read(process.stdout.fileno(), 64)
     assert first.startswith(b"It is"), first
-    time.sleep(1.0)
     process.send_signal(signal.SIGINT)
     rest, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert err.decode().strip() == "rnnzoo: interrupted"
     printed = (first + rest).decode()
-    assert printed.endswith("\n") and len(printed) > 64
+    assert printed.endswith("\n") and len(printed) >= 40
 
 
 def test_generate_refuses_more_than_the_documented_tokens():
@@ -178,3 +181,60 @@ def test_generate_streams_the_same_text_as_the_api():
     assert lm.normalise("Tesla rose 12% to $4.5") == "tesla rose N N to $ N"
     assert "does not know 1 prompt word(s), read as <unk>: tesla" in run(
         "generate", "lstm-lm", "Tesla rose", "--max-tokens", "3").stderr
+
+
+def test_tag_splits_punctuation_off_as_ud_does_and_finds_the_location():
+    result = run("tag", "bilstm-crf-ner", "I flew to Frankfurt.", "--json")
+    assert result.exit_code == 0, result.output
+    pairs = json.loads(result.stdout)
+    assert [p["token"] for p in pairs] == ["I", "flew", "to", "Frankfurt", "."]
+    assert dict((p["token"], p["tag"]) for p in pairs)["Frankfurt"] == "B-LOC"
+    assert all(isinstance(p["known"], bool) for p in pairs)
+    raw = json.loads(run("tag", "bilstm-crf-ner", "I flew to Frankfurt.", "--json",
+                         "--pretokenized").stdout)
+    assert [p["token"] for p in raw] == ["I", "flew", "to", "Frankfurt."]
+
+
+def test_ud_tokens_of_english_text():
+    from rnnzoo.data.text import ud_tokens
+
+    assert ud_tokens("Don't go, John's car is in the U.S. with Mr. Smith...") == [
+        "Do", "n't", "go", ",", "John", "'s", "car", "is", "in", "the", "U.S.", "with", "Mr.",
+        "Smith", "..."]
+    assert ud_tokens("It costs $3.5 million (1,000 units); e-mail a.b@c.com!") == [
+        "It", "costs", "$", "3.5", "million", "(", "1,000", "units", ")", ";", "e-mail",
+        "a.b@c.com", "!"]
+    assert ud_tokens("") == [] and ud_tokens("  ") == []
+
+
+def test_task_commands_read_a_file_argument_or_option(tmp_path):
+    mail = tmp_path / "mail.txt"
+    mail.write_text("Subject: lunch\n\nAre we still on for lunch at noon?\nSee you,\nAnn\n")
+    whole = run("classify", "bilstm-spam", str(mail), "--json")
+    assert whole.exit_code == 0, whole.output
+    assert len(whole.stdout.splitlines()) == 1
+    assert json.loads(whole.stdout)["probability"] == pytest.approx(
+        rnnzoo.load("bilstm-spam").classify(mail.read_text())[1])
+    assert run("classify", "bilstm-spam", "--file", str(mail)).stdout == \
+        run("classify", "bilstm-spam", "-", stdin=mail.read_text()).stdout
+    assert len(run("classify", "bilstm-spam", str(mail), "--lines").stdout.splitlines()) == 5
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("Mary lives in London.\nBob works for Google.\n")
+    tagged = run("tag", "bilstm-crf-pos", "--file", str(sentences))
+    assert len(tagged.stdout.splitlines()) == 2
+    assert run("tag", "bilstm-crf-pos", str(sentences)).stdout == tagged.stdout
+    both = run("tag", "bilstm-crf-pos", "x", "--file", str(sentences))
+    assert both.exit_code == 2 and "give TEXT or --file, not both" in both.output
+    assert run("translate", "lstm-seq2seq-en-es").exit_code == 2
+
+
+def test_mostly_unknown_input_gets_a_warning():
+    german = run("translate", "lstm-seq2seq-en-es", "Ich möchte bitte einen Kaffee haben.",
+                 "--json")
+    assert german.exit_code == 0
+    assert "words are unknown to lstm-seq2seq-en-es; its answer is unreliable" in german.stderr
+    assert json.loads(german.stdout)["unknown_words"] > 0.5
+    english = run("translate", "lstm-seq2seq-en-es", "And God said, Let there be light.")
+    assert english.exit_code == 0 and english.stderr == ""
+    tagged = run("tag", "bilstm-crf-pos", "Xqzv wplk trnn vbbq .")
+    assert "words are unknown to bilstm-crf-pos" in tagged.stderr

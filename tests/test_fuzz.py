@@ -14,6 +14,7 @@ from hypothesis import assume, example, given, settings, strategies as st
 
 import rnnzoo
 from rnnzoo.cli import main
+from rnnzoo.data.text import ud_tokens
 from rnnzoo.training.seq2seq import tokenize as seq2seq_tokens
 from rnnzoo.zoo import load
 from rnnzoo.zoo.tasks import MAX_INPUT_TOKENS
@@ -170,7 +171,10 @@ def test_cli_tag_prints_one_tag_per_token(text):
     result = run("tag", "bilstm-crf-pos", "--json", "--", text)
     assert result.exit_code == 0, result.output
     pairs = json.loads(result.stdout)
-    assert [p["token"] for p in pairs] == text.split()[:MAX_INPUT_TOKENS]
+    assert [p["token"] for p in pairs] == ud_tokens(text)[:MAX_INPUT_TOKENS]
+    pretokenized = json.loads(run("tag", "bilstm-crf-pos", "--json", "--pretokenized", "--",
+                                  text).stdout)
+    assert [p["token"] for p in pretokenized] == text.split()[:MAX_INPUT_TOKENS]
 
 
 @CLI_FUZZ

@@ -28,6 +28,28 @@ _SENTENCE_END = re.compile(
 )
 
 
+_UD_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Inc", "Ltd", "Co", "Corp",
+                     "vs", "etc", "Prof", "Gen", "Rep", "Sen", "Gov", "Jan", "Feb", "Aug",
+                     "Sept", "Oct", "Nov", "Dec", "No")
+_UD_TOKEN = re.compile(
+    "|".join([
+        rf"(?:{'|'.join(_UD_ABBREVIATIONS)})\.(?=\s|$)",   # Mr. Inc. etc.
+        r"(?:[^\W\d_]\.){2,}",                         # U.S. e.g.
+        r"(?i:n't|'(?:s|re|ve|ll|m|d))(?!\w)",          # clitics: do|n't, John|'s
+        r"\w+(?:[-.,:/@]\w+)*?(?=(?i:n't)(?!\w))",      # the word before n't
+        r"\w+(?:[-.,:/@]\w+)*",                         # words, numbers, e-mail, URLs' parts
+        r"\.{2,}|[^\w\s]",                               # an ellipsis, one punctuation mark
+    ]))
+
+
+def ud_tokens(text: str) -> list[str]:
+    """``text`` split as Universal Dependencies' English treebanks are tokenised: punctuation
+    off words ("Frankfurt." → Frankfurt .), clitics off their host ("don't" → do n't,
+    "John's" → John 's), while abbreviations (Mr., U.S.), numbers (3.5, 1,000), hyphenated
+    words and e-mail addresses stay whole. An approximation of EWT's tokenisation."""
+    return _UD_TOKEN.findall(text)
+
+
 def stream_tokens(text: str, level: str, line_end: Optional[str] = None) -> list[str]:
     """All of ``text`` as one token stream: characters (newlines included) or words.
 

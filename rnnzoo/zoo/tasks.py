@@ -71,7 +71,7 @@ class TaskModel:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.config.get('name', self.folder.name)!r}>"
 
-    def _cut_text(self, text: str, keep_last: bool = False) -> str:
+    def cut_text(self, text: str, keep_last: bool = False) -> str:
         """At most ``max_input_tokens`` × MAX_TOKEN_CHARS characters of ``text``: the first
         (or the last), with a warning when some are left out."""
         limit = self.max_input_tokens * MAX_TOKEN_CHARS
@@ -131,7 +131,7 @@ class LanguageModel(TaskModel):
             tf.TensorSpec([1, None], tf.int32)])
 
     def _ids(self, text: str, keep_last: bool = False) -> np.ndarray:
-        tokens = self._cut(split_tokens(self._cut_text(text, keep_last), self.level), keep_last)
+        tokens = self._cut(split_tokens(self.cut_text(text, keep_last), self.level), keep_last)
         return self.vocab.ids([self.boundary] + tokens).astype("int32")
 
     def normalise(self, prompt: str) -> str:
@@ -184,15 +184,20 @@ class LanguageModel(TaskModel):
                top_k: int = 0, top_p: float = 1.0, seed: int = 0, allow_unk: bool = False,
                chunk: int = 16) -> Iterator[str]:
         """:meth:`generate`'s continuation of one prompt, in pieces as it is drawn (``chunk``
-        tokens at a time): the pieces join to ``generate``'s text."""
+        tokens at a time): the pieces join to ``generate``'s text. Bad settings raise at
+        once, before the first piece."""
         _check_sampling(max_tokens, temperature, top_k, seed)
+        pieces = self._generator.stream(
+            self._ids(self.normalise(prompt), keep_last=True)[None], max_tokens=max_tokens,
+            chunk=chunk, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+            banned=() if allow_unk else (UNK_ID,))
+        return self._texts_of(pieces)
+
+    def _texts_of(self, pieces: Iterator[np.ndarray]) -> Iterator[str]:
+        """The text each batch of ids adds to what the ids before it wrote."""
         ids: list[int] = []
         printed = ""
-        for piece in self._generator.stream(
-                self._ids(self.normalise(prompt), keep_last=True)[None], max_tokens=max_tokens,
-                chunk=chunk,
-                temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                banned=() if allow_unk else (UNK_ID,)):
+        for piece in pieces:
             ids.extend(piece[0].tolist())
             text = self._text(np.array(ids))
             yield text[len(printed):]
@@ -254,7 +259,7 @@ class Tagger(TaskModel):
         a list of such lists for a list of sentences; one pair for each of the sentence's first
         ``max_input_tokens`` tokens."""
         if isinstance(text, str):
-            tokens, single = [self._cut_text(text).split()], True
+            tokens, single = [self.cut_text(text).split()], True
         elif all(isinstance(t, str) for t in text):
             tokens, single = [list(text)], True
         else:
@@ -266,6 +271,14 @@ class Tagger(TaskModel):
         tokens = [self._cut(t) for t in tokens]
         tagged = [list(zip(t, tags)) for t, tags in zip(tokens, self._tag_many(tokens))]
         return tagged[0] if single else tagged
+
+    def unknown_words(self, tokens: Sequence[str]) -> list[str]:
+        """The tokens (of their first ``max_input_tokens``) whose word the model's vocabulary
+        lacks (read as ``<unk>``; their characters still inform the tags)."""
+        tokens = self._cut(list(tokens))
+        keys = self._recipe.word_keys(tokens, self.config["vocabulary"])
+        known = set(self.vocabs.words.tokens)
+        return [t for t, key in zip(tokens, keys) if key not in known]
 
     def entities(self, text: str | Sequence[str]) -> list[tuple[str, str, int, int]]:
         """(entity text, type, first token, end token) of each IOB2 entity of a sentence."""
@@ -300,7 +313,7 @@ class Classifier(TaskModel):
         """Class probabilities (N, C), columns in ``self.labels`` order."""
         texts, _ = _texts(texts)
         lowercase, limit = self._data["lowercase"], self.max_input_tokens
-        ids = [self.vocab.ids(self._recipe.tokenize(self._cut_text(t), lowercase)[:limit])
+        ids = [self.vocab.ids(self._recipe.tokenize(self.cut_text(t), lowercase)[:limit])
                for t in texts]
         ids = [i if len(i) else np.array([1]) for i in ids]
         padded = keras.utils.pad_sequences(ids, padding="post").astype("int32")
@@ -328,6 +341,13 @@ class Translator(TaskModel):
         self.source = Vocabulary.load(self.folder / recipe.SOURCE_VOCAB, "word")
         self.target = Vocabulary.load(self.folder / recipe.TARGET_VOCAB, "word")
 
+    def unknown_words(self, text: str) -> tuple[list[str], int]:
+        """The source words of ``text`` (its first ``max_input_tokens``) that the source
+        vocabulary lacks, and how many words were read."""
+        words = self._cut(self._recipe.tokenize(self.cut_text(text)))
+        known = set(self.source.tokens)
+        return [w for w in words if w not in known], len(words)
+
     def translate(self, texts: str | Sequence[str], beam_size: Optional[int] = None,
                   length_penalty: Optional[float] = None) -> str | list[str]:
         """Beam-search translation of each text (the recipe's beam and penalty by default),
@@ -343,7 +363,7 @@ class Translator(TaskModel):
             cfg["beam_size"] = beam_size
         if length_penalty is not None:
             cfg["length_penalty"] = length_penalty
-        sources = [self.source.ids(self._cut(self._recipe.tokenize(self._cut_text(t))) or [EOS])
+        sources = [self.source.ids(self._cut(self._recipe.tokenize(self.cut_text(t))) or [EOS])
                    .astype("int32") for t in texts]
         ids = self._recipe.translate(self.keras_model, sources, cfg, batch_size=32)
         out = [self._recipe.to_text(i, self.target) for i in ids]
