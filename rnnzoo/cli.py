@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shlex
+import shutil
 import sys
 
 import click
@@ -38,6 +40,17 @@ def main(debug: bool) -> None:
     Example:
       rnnzoo --version
     """
+    package = logging.getLogger("rnnzoo")
+    if not any(isinstance(h, _EchoHandler) for h in package.handlers):
+        package.addHandler(_EchoHandler(logging.WARNING))
+
+
+class _EchoHandler(logging.Handler):
+    """rnnzoo's warnings (an input cut, a batch fitted to short data) as ``rnnzoo: MESSAGE``
+    lines on the command's stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"rnnzoo: {record.getMessage()}", err=True)
 
 
 def run() -> None:
@@ -370,12 +383,18 @@ def _options(strategy, mixed_precision, jit, verbose, no_tensorboard):
 
 @contextlib.contextmanager
 def _resumable(out_dir: str):
-    """Ctrl-C in a training command: one line saying which epoch is saved in ``out_dir`` and
+    """A training command's run folder: a run that fails or is stopped before its first epoch
+    is saved leaves no folder it created; Ctrl-C prints one line naming the saved epoch and
     the command that continues it, exit status 130."""
+    state = os.path.join(out_dir, "checkpoints", "checkpoint.json")
+    created = not os.path.exists(out_dir)
     try:
         yield
-    except KeyboardInterrupt:
-        state = os.path.join(out_dir, "checkpoints", "checkpoint.json")
+    except BaseException as error:
+        if created and not os.path.exists(state):
+            shutil.rmtree(out_dir, ignore_errors=True)
+        if not isinstance(error, KeyboardInterrupt):
+            raise
         args = [a for a in sys.argv[1:] if a != "--resume"]
         again = shlex.join(["rnnzoo", *args, "--resume"])
         try:
@@ -383,7 +402,7 @@ def _resumable(out_dir: str):
                 done = json.load(f)["epochs_done"]
             saved = f"epoch {done} is saved in {out_dir}; continue with: {again}"
         except (OSError, ValueError, KeyError):
-            saved = f"no epoch had ended: nothing is saved in {out_dir}"
+            saved = f"no epoch had ended: nothing was saved in {out_dir}"
         click.echo(f"rnnzoo: interrupted; {saved}", err=True)
         sys.exit(130)
 

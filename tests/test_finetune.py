@@ -232,3 +232,39 @@ def test_evaluate_data_with_unknown_labels_names_them():
     result = run("evaluate", "bilstm-spam", "--data", NOVELS)
     assert result.exit_code == 1
     assert "labels the model does not know: ['emma', 'persuasion']" in result.output
+
+
+def test_finetune_with_defaults_fits_the_batch_to_short_data_and_says_so(tmp_path):
+    out = tmp_path / "ft"
+    result = run("finetune", "gru-lm", "--data", CHAPTER, "--out", out, "--verbose", 0,
+                 "--no-tensorboard")
+    assert result.exit_code == 0, result.output
+    assert ("rnnzoo: the valid split has 1515 tokens, too few for batch_size 64 × bptt 100: "
+            "fine-tuning with batch_size 8, bptt 100") in result.stderr
+    assert len(json.loads((out / "history.json").read_text())["loss"]) == 3
+
+
+def test_a_run_that_fails_before_its_first_epoch_leaves_no_folder(tmp_path):
+    from rnnzoo.training.language_model import fitted_windows
+
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"It is a truth \xff universally acknowledged\n")
+    out = tmp_path / "never"
+    result = run("finetune", "gru-lm", "--data", broken, "--out", out, "--verbose", 0)
+    assert result.exit_code == 1 and "invalid UTF-8" in result.output
+    assert not out.exists()
+    kept = tmp_path / "mine"
+    kept.mkdir()
+    assert run("finetune", "gru-lm", "--data", broken, "--out", kept).exit_code == 1
+    assert kept.is_dir()
+    with pytest.raises(ValueError, match="the valid split has 1 token"):
+        fitted_windows({"batch_size": 1, "bptt": 1}, {"train": np.zeros(9), "valid": np.zeros(1)},
+                       True)
+    streams = {"train": np.zeros(1001), "valid": np.zeros(201)}
+    assert fitted_windows({"batch_size": 2, "bptt": 100}, streams, False) == (2, 100)
+    with pytest.raises(ValueError, match=r"the valid split has 201 tokens, too few for "
+                                         r"batch_size=4 × bptt=100: set training.batch_size "
+                                         r"to at most 2 or training.bptt to at most 50"):
+        fitted_windows({"batch_size": 4, "bptt": 100}, streams, False)
+    assert fitted_windows({"batch_size": 4, "bptt": 100}, streams, True) == (2, 100)
+    assert fitted_windows({"batch_size": 4, "bptt": 300}, streams, True) == (1, 200)

@@ -76,6 +76,39 @@ def tokens_of(text: str, level: str) -> list[str]:
     return stream_tokens(text, level, line_end=EOS if level == "word" else None)
 
 
+def fitted_windows(training: dict, streams: dict[str, np.ndarray],
+                   fine_tuning: bool) -> tuple[int, int]:
+    """The batch size and BPTT length to train with: the recipe's when every stream (train,
+    valid) fills at least one window of ``batch_size`` lanes × ``bptt`` tokens. Else, when
+    fine-tuning, the batch is halved (then the window cut) until the shortest stream fits,
+    with a one-line warning; otherwise a ValueError names the split and the settings that
+    fit."""
+    batch, bptt = training["batch_size"], training["bptt"]
+    split = min(streams, key=lambda name: len(streams[name]))
+    length = len(streams[split])
+
+    def fits(lanes: int, window: int) -> bool:
+        return (length - 1) // lanes >= window
+
+    if fits(batch, bptt):
+        return batch, bptt
+    if length < 2:
+        raise ValueError(f"the {split} split has {length} token(s): nothing to train on")
+    if not fine_tuning:
+        raise ValueError(
+            f"the {split} split has {length} tokens, too few for batch_size={batch} × "
+            f"bptt={bptt}: set training.batch_size to at most {max(1, (length - 1) // bptt)} "
+            f"or training.bptt to at most {(length - 1) // batch or 1}")
+    lanes = batch
+    while lanes > 1 and not fits(lanes, bptt):
+        lanes //= 2
+    window = bptt if fits(lanes, bptt) else length - 1
+    logger.warning("the %s split has %d tokens, too few for batch_size %d × bptt %d: "
+                   "fine-tuning with batch_size %d, bptt %d", split, length, batch, bptt,
+                   lanes, window)
+    return lanes, window
+
+
 def exponential_rate(learning_rate: float, decay: float, decay_start: int):
     """Zaremba et al.'s schedule: lr at (0-based) epoch e is lr · decay^max(0, e + 1 − start)."""
     return lambda epoch: learning_rate * decay ** max(0, epoch + 1 - decay_start)
@@ -154,7 +187,8 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     ids = {name: vocab.ids(toks) for name, toks in tokens.items()}
     model_config = {**recipe["model"], "vocab_size": len(vocab)}
 
-    batch, bptt = training["batch_size"], training["bptt"]
+    batch, bptt = fitted_windows(training, {k: ids[k] for k in ("train", "valid")},
+                                 fine_tuning=bool(recipe["init"]))
     to_int32 = lambda x, y: (tf.cast(x, tf.int32), tf.cast(y, tf.int32))  # noqa: E731
     train_ds = lm_windows(ids["train"], batch, bptt).map(to_int32).prefetch(2)
     valid_ds = lm_windows(ids["valid"], batch, bptt).map(to_int32).prefetch(2)
