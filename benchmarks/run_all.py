@@ -1,6 +1,6 @@
 """Run every benchmark, each in its own process, and write one markdown report (``make bench``).
 
-Order: layers, generation, training, serving. The report starts with the date, the CPU, the
+Order: cli, layers, generation, training, serving. The report starts with the date, the CPU, the
 core count, the library versions, the load average and the wall time of each benchmark; then
 each benchmark's own section (headed by its date and CPU). A benchmark that fails leaves a
 line saying so, and the others still run.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from rnnzoo.zoo.cards import cpu_name  # noqa: E402
 
-NAMES = ("layers", "generation", "training", "serving")
+NAMES = ("cli", "layers", "generation", "training", "serving")
 
 
 def versions() -> str:

@@ -238,3 +238,12 @@ def test_mostly_unknown_input_gets_a_warning():
     assert english.exit_code == 0 and english.stderr == ""
     tagged = run("tag", "bilstm-crf-pos", "Xqzv wplk trnn vbbq .")
     assert "words are unknown to bilstm-crf-pos" in tagged.stderr
+
+
+def test_list_prints_one_short_line_per_model_and_nothing_on_stderr():
+    script = str(Path(sys.executable).parent / "rnnzoo")
+    listed = subprocess.run([script, "list"], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and listed.stderr == ""
+    lines = listed.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == rnnzoo.list_models()
+    assert all(len(line) <= 160 for line in lines), max(lines, key=len)

@@ -10,7 +10,7 @@ from rnnzoo.models.config import ConfigError, Field, load_yaml, validate
 
 TASKS = ("language_model", "tagger", "seq2seq", "classifier")
 NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-MAX_DESCRIPTION = 300
+MAX_DESCRIPTION = 120
 NAME_RULE = "1 to 64 lower-case ASCII letters, digits and '-', starting with a letter or digit"
 
 

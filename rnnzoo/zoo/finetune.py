@@ -48,7 +48,7 @@ def finetune_recipe(name_or_path: str | os.PathLike, train: str | os.PathLike, *
     return {
         **config,
         "name": f"{config['name'][:54]}-finetuned",
-        "description": f"{config['name']} fine-tuned on {Path(train).name[:200]}.",
+        "description": f"{config['name']} fine-tuned on {Path(train).name[:40]}.",
         "notes": " ".join(filter(None, (config["description"], config.get("notes")))),
         "data": for_files(config["data"], train, valid, test, valid_fraction),
         "vocabulary": {**config.get("vocabulary", {}), **settings.get("vocabulary", {})},
