@@ -3,13 +3,17 @@
 Runs in about a minute on a laptop CPU:
 1. builds each explicit layer from a Keras built-in and shows outputs and gradients agree;
 2. checks the NumPy BPTT reference against TensorFlow's autodiff;
-3. draws the vanishing-gradient comparison (SimpleRNN vs LSTM) to ``vanishing_gradients.png``;
-4. loads every shipped model and shows it doing its job.
+3. draws the vanishing-gradient comparison (SimpleRNN vs LSTM) into a temporary folder (or
+   the folder given as the first argument);
+4. loads every shipped model and shows it at its job: each input beside its answer, and the
+   model's test figure from its card.
 """
 
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from rnnzoo.cli import quiet_native_logs
 
@@ -79,28 +83,56 @@ def main() -> None:
         print(f"  ∂L/∂{name:<5} relative difference {rel:.1e}")
 
     print("3. Vanishing gradients, ‖∂L/∂h_t‖ for a loss on the last step:")
-    plot_gradients("vanishing_gradients.png")
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="rnnzoo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_gradients(str(folder / "vanishing_gradients.png"))
 
     print("4. The shipped models:")
     for name in rnnzoo.list_models():
         show(name)
 
 
+EXAMPLES = {
+    "language_model": {"char": "It is a truth universally acknowledged", "word": "the company said"},
+    "tagger": "Mary works for Google in London.",
+    "seq2seq": "In the beginning God created the heaven and the earth.",
+    "classifier": "Congratulations! You won a free cruise, click here now",
+}
+
+
+def headline(name: str) -> str:
+    """The card's test figures, rounded: 'F1 0.70', 'perplexity 95.1', 'bits/char 1.68'."""
+    test = rnnzoo.info(name)["metrics"].get("test", {})
+    for key, label, digits in (("bits_per_char", "bits/char", 2), ("perplexity", "perplexity", 1),
+                               ("f1", "F1", 3), ("bleu", "BLEU", 1), ("accuracy", "accuracy", 3)):
+        if key in test:
+            return f"test {label} {test[key]:.{digits}f}"
+    return "no test figure"
+
+
 def show(name: str) -> None:
-    """One shipped model at its job, with the test metric of its card."""
+    """One shipped model at its job: its input, its answer, and its card's test figure."""
     model = rnnzoo.load(name)
-    metric = rnnzoo.info(name)["metrics"].get("test", {})
-    print(f"  {name} ({model.task}; test {metric})")
+    print(f"  {name} ({model.task}; {headline(name)})")
     if model.task == "language_model":
-        prompt = "It is a truth universally acknowledged" if model.level == "char" else "the company said"
-        print("    " + model.continuation(prompt, max_tokens=200, temperature=0.7, seed=0)
-              .replace("\n", "\n    "))
+        prompt = EXAMPLES["language_model"][model.level]
+        text = model.continuation(prompt, max_tokens=200 if model.level == "char" else 40,
+                                  temperature=0.7, seed=0)
+        print(f"    prompt:  {prompt}")
+        print("    written: " + text.replace("\n", "\n             "))
     elif model.task == "tagger":
-        print("    " + " ".join(f"{t}/{tag}" for t, tag in model.tag("Mary works for Google in London .")))
+        from rnnzoo.data.text import ud_tokens
+
+        sentence = EXAMPLES["tagger"]
+        print(f"    input:   {sentence}")
+        print("    tags:    " + " ".join(f"{t}/{tag}" for t, tag in model.tag(ud_tokens(sentence))))
     elif model.task == "seq2seq":
-        print("    " + model.translate("In the beginning God created the heaven and the earth."))
+        print(f"    input:   {EXAMPLES['seq2seq']}")
+        print(f"    output:  {model.translate(EXAMPLES['seq2seq'])}")
     elif model.task == "classifier":
-        print("    " + str(model.classify("Congratulations! You won a free cruise, click here now")))
+        label, probability = model.classify(EXAMPLES["classifier"])
+        print(f"    input:   {EXAMPLES['classifier']}")
+        print(f"    answer:  {label} (p = {probability:.2f})")
 
 
 if __name__ == "__main__":

@@ -30,11 +30,14 @@ def test_demo_shows_every_shipped_model_at_its_job(capsys):
     for name in names:
         demo.show(name)
         shown = capsys.readouterr().out.splitlines()
-        assert shown[0].startswith(f"  {name} (") and "test {" in shown[0], shown
-        answer = "\n".join(shown[1:]).strip()
+        assert shown[0].startswith(f"  {name} (") and "; test " in shown[0], shown
+        assert shown[1].split(":")[0].strip() in ("prompt", "input"), shown
+        answer = "\n".join(shown[2:]).strip()
         task = rnnzoo.info(name)["task"]
         assert answer, name
         if task == "tagger":
             assert answer.count("/") == len("Mary works for Google in London .".split()), answer
         if task == "classifier":
-            assert answer.startswith("('spam'") or answer.startswith("('ham'"), answer
+            assert answer.startswith("answer:  spam (p = ") or \
+                answer.startswith("answer:  ham (p = "), answer
+        assert "e-" not in shown[0] and "0000" not in shown[0], shown[0]
