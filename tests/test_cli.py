@@ -150,7 +150,8 @@ def test_generate_streams_and_stops_on_ctrl_c_keeping_what_it_printed():
 
     script = str(Path(sys.executable).parent / "rnnzoo")
     process = subprocess.Popen([script, "generate", "rnn-lm", "It is", "--max-tokens", "100000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = b""
     deadline = time.monotonic() + 120
     while len(first) < 40:  # the prompt, then some generated text

@@ -147,13 +147,20 @@ def test_finetune_killed_in_the_second_epoch_resumes_and_keeps_every_epoch(tmp_p
     assert len(rnnzoo.load(out).generate("Anne", max_tokens=5, seed=0)) == 5
 
 
+def ctrl_c_enabled() -> None:
+    """In the child: SIGINT's default action, so that Python turns it into KeyboardInterrupt
+    even when the tests run in the background (which starts them with SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_in_finetune_says_which_epoch_is_saved_and_how_to_resume(tmp_path):
     out = tmp_path / "ft"
     args = ["finetune", "rnn-lm", "--data", str(CHAPTER), "--out", str(out), "--epochs", "3",
             "--batch-size", "4", "--set", "training.bptt=50", "--verbose", "0",
             "--no-tensorboard"]
     process = subprocess.Popen([sys.executable, "-c", "from rnnzoo.cli import main; main()",
-                                *args], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                *args], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=ctrl_c_enabled)
     deadline = time.monotonic() + 240
     while _checkpoint_is_whole(out / "checkpoints") < 1:
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
