@@ -188,6 +188,11 @@ def test_the_card_names_the_machine_that_trained_the_run(zoo, tmp_path):
     assert runtime["cpu"] == cpu_name() and runtime["cores"] >= 1
     card = (home / "tiny-lm" / "README.md").read_text()
     assert f"on {cpu_name()}\n  ({runtime['cores']} cores)" in card
+    sample = card.split("## Samples\n\nTemperature 0.8, seed 0, from a fixed prompt:\n\n```\n")[1]
+    model = rnnzoo.load(home / "tiny-lm")
+    expected = model.continuation("It is a truth universally acknowledged", max_tokens=300,
+                                  temperature=0.8, seed=0)
+    assert sample.startswith(expected + "\n```")
     config = yaml.safe_load((home / "tiny-lm" / "config.yaml").read_text())
     card = render(config, {}, 10, {"epoch_seconds": [60.0]}, "DATA", {"cpu": "Zen 9", "cores": 64})
     assert "1 epochs, 1.0 minutes on Zen 9\n  (64 cores)" in card

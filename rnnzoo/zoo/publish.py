@@ -9,12 +9,13 @@ from typing import Optional
 
 
 from rnnzoo.data.files import default_mode, loads_json
-from rnnzoo.saving import load_keras, store_float16
+from rnnzoo.saving import store_float16
 from rnnzoo.training import recipe_module
 from rnnzoo.training.recipe import check_name
 from rnnzoo.training.runs import read_config
-from rnnzoo.zoo.cards import render
+from rnnzoo.zoo.cards import render, samples
 from rnnzoo.zoo.manifest import write_manifest
+from rnnzoo.zoo.tasks import TASKS
 
 SKIPPED = {"checkpoints", "logs", "history.json", "metrics.json", "manifest.json", "README.md",
            "learning_curves.png"}
@@ -67,9 +68,10 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: Optional[str]
                    for split in splits}
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (staging / "history.json").write_text(json.dumps(history, indent=2) + "\n")
-        model = load_keras(staging / "model.keras")
+        task = TASKS[config["task"]](staging, config)
         (staging / "README.md").write_text(
-            render(config, metrics, model.count_params(), history, data_dir_hint, runtime))
+            render(config, metrics, task.keras_model.count_params(), history, data_dir_hint,
+                   runtime, samples(task)))
         write_manifest(staging, [p.name for p in staging.iterdir() if p.is_file()])
         for item in staging.iterdir():
             item.chmod(default_mode())
