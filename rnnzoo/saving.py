@@ -52,8 +52,10 @@ def load_keras(path: str | os.PathLike) -> keras.Model:
     return keras.saving.load_model(path, safe_mode=True)
 
 
-def _float16_weights(source: bytes) -> bytes:
-    """A ``model.weights.h5`` whose float32 arrays are stored as float16, all else copied."""
+def _float16_weights(source: bytes, path: Path) -> bytes:
+    """A ``model.weights.h5`` whose float32 arrays are stored as float16, all else copied; a
+    ValueError names ``path`` if a weight is beyond float16's range."""
+    largest = float(np.finfo(np.float16).max)
     out = io.BytesIO()
     with h5py.File(io.BytesIO(source), "r") as old, h5py.File(out, "w") as new:
         new.attrs.update(old.attrs)
@@ -62,6 +64,9 @@ def _float16_weights(source: bytes) -> bytes:
             if isinstance(item, h5py.Dataset):
                 value = item[()]
                 if isinstance(value, np.ndarray) and value.dtype == np.float32:
+                    if value.size and float(np.abs(value).max()) > largest:
+                        raise ValueError(f"{path}: a weight of magnitude "
+                                         f"{float(np.abs(value).max()):g} does not fit in float16")
                     value = value.astype(np.float16)
                 new.create_dataset(name, data=value)
             else:
@@ -79,25 +84,13 @@ def store_float16(path: str | os.PathLike) -> None:
     path = Path(path)
     with zipfile.ZipFile(path) as archive:
         members = {info: archive.read(info) for info in archive.infolist()}
-    with h5py.File(io.BytesIO(next(data for info, data in members.items()
-                                   if info.filename == WEIGHTS)), "r") as weights:
-        largest = max((float(np.abs(d[()]).max()) for d in _datasets(weights)
-                       if d.dtype == np.float32 and d.size), default=0.0)
-    if largest > float(np.finfo(np.float16).max):
-        raise ValueError(f"{path}: a weight of magnitude {largest:g} does not fit in float16")
+    stored = {info: _float16_weights(data, path) if info.filename == WEIGHTS else data
+              for info, data in members.items()}
     tmp = path.with_name(f".{path.name}.float16")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            for info, data in members.items():
-                archive.writestr(info, _float16_weights(data) if info.filename == WEIGHTS
-                                 else data)
+            for info, data in stored.items():
+                archive.writestr(info, data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _datasets(group: h5py.Group) -> list[h5py.Dataset]:
-    found: list[h5py.Dataset] = []
-    group.visititems(lambda _, item: found.append(item) if isinstance(item, h5py.Dataset)
-                     else None)
-    return found

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-
 from rnnzoo.data.files import default_mode, loads_json
 from rnnzoo.saving import store_float16
 from rnnzoo.training import recipe_module
