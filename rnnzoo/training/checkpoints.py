@@ -137,7 +137,7 @@ def save_model_weights(model: keras.Model, path: str | os.PathLike) -> None:
 
 def load_model_weights(model: keras.Model, path: str | os.PathLike) -> None:
     """Sets ``model``'s weights from a :func:`save_model_weights` file of the same
-    architecture (a ValueError names the first weight that differs)."""
+    architecture (else a ValueError naming the file)."""
     with h5py.File(path, "r") as f:
         values = [f[str(index)][()] for index in range(len(f))]
     if len(values) != len(model.weights) or any(
