@@ -93,7 +93,8 @@ def main() -> None:
 
 
 EXAMPLES = {
-    "language_model": {"char": "It is a truth universally acknowledged", "word": "the company said"},
+    "language_model": {"char": "It is a truth universally acknowledged",
+                       "word": "the company said"},
     "tagger": "Mary works for Google in London.",
     "seq2seq": "In the beginning God created the heaven and the earth.",
     "classifier": "Congratulations! You won a free cruise, click here now",

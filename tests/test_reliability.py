@@ -483,7 +483,10 @@ def test_keras_files_load_in_safe_mode_only():
     callers = {str(path) for path, node in _calls_and_imports()
                if isinstance(node, ast.ImportFrom) and node.module == "rnnzoo.saving"
                and "load_keras" in [a.name for a in node.names]}
-    assert len(callers) >= 8
+    assert callers == {"rnnzoo/zoo/tasks.py", "rnnzoo/training/checkpoints.py",
+                       "rnnzoo/training/runs.py", "rnnzoo/training/language_model.py",
+                       "rnnzoo/training/tagger.py", "rnnzoo/training/classifier.py",
+                       "rnnzoo/training/seq2seq.py"}
     assert not [path for path, node in _calls_and_imports() if isinstance(node, ast.Attribute)
                 and node.attr == "enable_unsafe_deserialization"]
 

@@ -36,6 +36,11 @@ def check_level(level: str) -> str:
     return level
 
 
+NUMBER = r"[+-]?[0-9][0-9.,:/-]*"
+"""A number token (Python's ``re`` and RE2 read it alike), which a Penn Treebank vocabulary
+writes ``N``."""
+
+
 def split_words(text: str) -> list[str]:
     """Words split on ASCII whitespace, exactly as ``tf.strings.split`` splits them."""
     return [w for w in _WHITESPACE.split(text) if w]

@@ -7,7 +7,8 @@ import keras
 OPTIMIZERS = ("adam", "sgd")
 
 
-def optimizer(name: str, learning_rate: float, clipnorm: float | None) -> keras.optimizers.Optimizer:
+def optimizer(name: str, learning_rate: float,
+              clipnorm: float | None) -> keras.optimizers.Optimizer:
     """Adam with each gradient clipped to ``clipnorm``, or plain SGD with the global gradient
     norm clipped to ``clipnorm`` (as Zaremba et al. 2014 and Merity et al. 2018 train LMs)."""
     if name == "adam":

@@ -197,7 +197,8 @@ def allowed_transitions(tag_names: Sequence[str], scheme: Optional[str]) -> Opti
             "end": [scheme == "IOB2" or t in ("O", "E", "S") for t, _ in parsed]}
 
 
-def constrain(model: keras.Model, tag_names: Sequence[str], scheme: Optional[str]) -> Optional[dict]:
+def constrain(model: keras.Model, tag_names: Sequence[str],
+              scheme: Optional[str]) -> Optional[dict]:
     """The scheme's :func:`allowed_transitions`, set on ``model``'s CRF (so that its output is
     the best *valid* path); returns them for a softmax head's :func:`decode_tag_ids`."""
     allowed = allowed_transitions(tag_names, scheme)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnnzoo.data.vocab import BOS, EOS, PAD, UNK, UNK_ID
+from rnnzoo.data.vocab import BOS, EOS, NUMBER, PAD, UNK, UNK_ID
 from rnnzoo.models import seq2seq
 from rnnzoo.models.decoding import beam_search, greedy_decode
 from rnnzoo.models.sampling import Generator
@@ -57,9 +57,20 @@ class LanguageModelModule(tf.Module):
         self._boundary = task.boundary
         self._eos = task.vocab.eos_id if self._word else -1
         self._limit = task.max_input_tokens
+        self._lowercase = task.level == "word" and task.lowercase_prompts
+        self._numbers_as_n = task.level == "word" and task.numbers_as_n
+        self._percent = task.percent
 
     def _prompt_ids(self, text: tf.Tensor, keep_last: bool = False) -> tf.Tensor:
+        """A prompt's ids, :meth:`LanguageModel.normalise`d (generation), or a scored text's."""
+        if keep_last and self._lowercase:
+            text = tf.strings.lower(text, encoding="utf-8")
+        if keep_last and self._numbers_as_n:
+            text = tf.strings.regex_replace(text, r"\$([0-9])", r"$ \1")
+            text = tf.strings.regex_replace(text, r"([0-9])%", r"\1 " + self._percent)
         tokens = self._vocab.tokenize(text)
+        if keep_last and self._numbers_as_n:
+            tokens = tf.where(tf.strings.regex_full_match(tokens, NUMBER), "N", tokens)
         tokens = tokens[-self._limit:] if keep_last else tokens[: self._limit]
         return _ids(self._vocab, tf.concat([[self._boundary], tokens], axis=0))
 

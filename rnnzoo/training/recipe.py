@@ -36,11 +36,11 @@ SCHEMA = {
     "init": Field(dict, default=None, nullable=True),
     "tune": Field(dict, default=None, nullable=True),
 }
-"""``description``: one line (what ``rnnzoo list`` shows); ``notes`` (optional): how the recipe
-was chosen, timings and other detail. ``target`` (optional): the figure the model is meant to reach, e.g. ``{split: test, metric:
-perplexity, at_most: 100}`` (or ``at_least``); its model card says whether it was met.
-``init`` (optional): see :data:`INIT_SCHEMA`. ``tune`` (optional): the tuner and search space
-of ``rnnzoo tune`` (:mod:`rnnzoo.training.tuning`)."""
+"""``description``: one line (what ``rnnzoo list`` shows); ``notes`` (optional): how the recipe was
+chosen, timings and other detail. ``target`` (optional): the figure the model is meant to reach,
+e.g. ``{split: test, metric: perplexity, at_most: 100}`` (or ``at_least``); its model card says
+whether it was met. ``init`` (optional): see :data:`INIT_SCHEMA`. ``tune`` (optional): the tuner
+and search space of ``rnnzoo tune`` (:mod:`rnnzoo.training.tuning`)."""
 
 INIT_SCHEMA = {"from": Field(str), "extend_vocab": Field(bool, default=False)}
 """``init`` (optional): the trained model folder training starts from (fine-tuning: its

@@ -78,9 +78,9 @@ def samples(task) -> list[str]:
         pairs = task.tag(ud_tokens(SAMPLE_SENTENCE))
         return ["A news sentence:", "", "```", " ".join(f"{t}/{g}" for t, g in pairs), "```"]
     if task.task == "seq2seq":
+        translations = task.translate(list(SAMPLE_VERSES))
         return ["Two verses of the test books (Philippians 4:13, 4:4):", "", "```",
-                *(f"{v}\n→ {t}" for v, t in zip(SAMPLE_VERSES, task.translate(list(SAMPLE_VERSES)))),
-                "```"]
+                *(f"{v}\n→ {t}" for v, t in zip(SAMPLE_VERSES, translations)), "```"]
     answers = task.classify(list(SAMPLE_MESSAGES))
     return [f"- {text!r}: {label} (p = {p:.2f})" for text, (label, p) in zip(SAMPLE_MESSAGES,
                                                                            answers)]
@@ -92,6 +92,7 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
     ``runtime.json``), else this one; ``examples``: the :func:`samples` lines."""
     runtime = runtime or {}
     shown = "\n## Samples\n\n" + "\n".join(examples) + "\n" if examples else ""
+    machine = runtime.get("cpu", cpu_name())
     name, task = config["name"], config["task"]
     corpus = config["data"].get("corpus", "")
     source = CORPORA.get(corpus, (corpus, "see the recipe", "see the corpus"))
@@ -114,7 +115,7 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
 - **Parameters**: {parameters:,} (counted on the built Keras model)
 - **Data**: {source[0]} — {source[1]}; license: {source[2]}
 - **Trained** by `rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}` (seed
-  {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {runtime.get("cpu", cpu_name())}
+  {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {machine}
   ({runtime.get("cores", os.cpu_count())} cores){target}
 
 ## Architecture

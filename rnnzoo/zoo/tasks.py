@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.vocab import EOS, UNK_ID, Vocabulary, split_tokens, split_words
+from rnnzoo.data.vocab import EOS, NUMBER, UNK_ID, Vocabulary, split_tokens, split_words
 from rnnzoo.metrics import perplexity
 from rnnzoo.models.config import validate
 from rnnzoo.models.sampling import Generator
@@ -33,7 +33,7 @@ MAX_INPUT_TOKENS = 1000
 """Tokens of one input read by a language model (a prompt's last, a scored text's first),
 a tagger and a translator (a sentence's first)."""
 
-_NUMBER = re.compile(r"[+-]?\d[\d.,:/-]*")
+_NUMBER = re.compile(NUMBER)
 
 MAX_TOKEN_CHARS = 100
 """Characters per token of the cut made before tokenising: a text longer than
@@ -124,8 +124,9 @@ class LanguageModel(TaskModel):
         self.boundary = EOS if self.level == "word" else "\n"
         self._generator = Generator(self.keras_model)
         words = [w for w in self.vocab.tokens if not (w.startswith("<") and w.endswith(">"))]
-        self._lowercase = all(w == w.lower() for w in words if w != "N")
-        self._numbers_as_n = "N" in words and not any(_NUMBER.fullmatch(w) for w in words)
+        self.lowercase_prompts = all(w == w.lower() for w in words if w != "N")
+        self.numbers_as_n = "N" in words and not any(_NUMBER.fullmatch(w) for w in words)
+        self.percent = "%" if "%" in words else "N"
         model = self.keras_model
         self._log_probs = tf.function(lambda ids: tf.nn.log_softmax(model(ids)), input_signature=[
             tf.TensorSpec([1, None], tf.int32)])
@@ -141,11 +142,11 @@ class LanguageModel(TaskModel):
         ``N`` (and ``%`` too when the vocabulary lacks it, as Mikolov's PTB writes ``N N``)."""
         if self.level != "word":
             return prompt
-        if self._lowercase:
+        if self.lowercase_prompts:
             prompt = prompt.lower()
-        if self._numbers_as_n:
-            prompt = re.sub(r"\$(?=\d)", "$ ", prompt)
-            prompt = re.sub(r"(?<=\d)%", " %" if "%" in self.vocab.tokens else " N", prompt)
+        if self.numbers_as_n:
+            prompt = re.sub(r"\$([0-9])", r"$ \1", prompt)
+            prompt = re.sub(r"([0-9])%", r"\1 " + self.percent, prompt)
             prompt = " ".join("N" if _NUMBER.fullmatch(w) else w for w in split_words(prompt))
         return prompt
 
