@@ -198,11 +198,10 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
             pieces = model.stream(text, max_tokens=max_tokens, temperature=temperature,
                                   top_k=top_k, top_p=top_p, seed=seed, allow_unk=allow_unk)
             click.echo(text, nl=False)
-            glue = None
+            started = False
             for piece in pieces:
-                if glue is None and piece:
-                    glue = " " if model.level == "word" and text and piece[0] != "\n" else ""
-                    piece = glue + piece
+                if piece and not started:
+                    piece, started = model.glue(text, piece) + piece, True
                 click.echo(piece, nl=False)
             click.echo()
     except KeyboardInterrupt:

@@ -156,8 +156,8 @@ class LanguageModel(TaskModel):
         if self.level != "word":
             return []
         words = split_words(self.normalise(prompt))
-        known = set(self.vocab.tokens)
-        return list(dict.fromkeys(w for w in words if w not in known))
+        unknown = self.vocab.ids(words) == UNK_ID
+        return list(dict.fromkeys(w for w, missing in zip(words, unknown) if missing))
 
     def _text(self, ids: np.ndarray) -> str:
         tokens = [self.vocab.tokens[i] for i in ids]
@@ -195,20 +195,23 @@ class LanguageModel(TaskModel):
         return self._texts_of(pieces)
 
     def _texts_of(self, pieces: Iterator[np.ndarray]) -> Iterator[str]:
-        """The text each batch of ids adds to what the ids before it wrote."""
-        ids: list[int] = []
-        printed = ""
+        """The text each batch of ids adds to what the ids before it wrote: rendered with the
+        last id before it as context (how a token is joined depends on its neighbour only), so
+        a long stream is not re-rendered whole at each piece."""
+        context: list[int] = []
         for piece in pieces:
-            ids.extend(piece[0].tolist())
-            text = self._text(np.array(ids))
-            yield text[len(printed):]
-            printed = text
+            ids = context + piece[0].tolist()
+            yield self._text(np.array(ids))[len(self._text(np.array(context))):]
+            context = ids[-1:]
 
     def continuation(self, prompt: str, **sampling) -> str:
         """The prompt followed by its generated continuation (a space between words)."""
         generated = self.generate(prompt, **sampling)
-        glue = " " if self.level == "word" and prompt and generated[:1] not in ("", "\n") else ""
-        return prompt + glue + generated
+        return prompt + self.glue(prompt, generated) + generated
+
+    def glue(self, prompt: str, generated: str) -> str:
+        """What goes between a prompt and its continuation: a space between words."""
+        return " " if self.level == "word" and prompt and generated[:1] not in ("", "\n") else ""
 
     def log_likelihood(self, text: str) -> tuple[float, int]:
         """Σ log p(token | prefix) in nats over the text's tokens (its first
@@ -278,8 +281,8 @@ class Tagger(TaskModel):
         lacks (read as ``<unk>``; their characters still inform the tags)."""
         tokens = self._cut(list(tokens))
         keys = self._recipe.word_keys(tokens, self.config["vocabulary"])
-        known = set(self.vocabs.words.tokens)
-        return [t for t, key in zip(tokens, keys) if key not in known]
+        unknown = self.vocabs.words.ids(keys) == UNK_ID
+        return [t for t, missing in zip(tokens, unknown) if missing]
 
     def entities(self, text: str | Sequence[str]) -> list[tuple[str, str, int, int]]:
         """(entity text, type, first token, end token) of each IOB2 entity of a sentence."""
@@ -346,8 +349,8 @@ class Translator(TaskModel):
         """The source words of ``text`` (its first ``max_input_tokens``) that the source
         vocabulary lacks, and how many words were read."""
         words = self._cut(self._recipe.tokenize(self.cut_text(text)))
-        known = set(self.source.tokens)
-        return [w for w in words if w not in known], len(words)
+        unknown = self.source.ids(words) == UNK_ID
+        return [w for w, missing in zip(words, unknown) if missing], len(words)
 
     def translate(self, texts: str | Sequence[str], beam_size: Optional[int] = None,
                   length_penalty: Optional[float] = None) -> str | list[str]:
