@@ -1,0 +1,99 @@
+"""tools/device: a recipe trained by the stand-alone ``train_lm.py`` (any Keras backend) and
+brought back by ``import_lm.py`` is the run ``rnnzoo`` would have made of those weights."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnzoo.data.text import lm_windows
+from rnnzoo.models.config import dump_yaml
+from rnnzoo.saving import load_keras
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools" / "device"
+sys.path.insert(0, str(TOOLS))
+
+import import_lm  # noqa: E402
+import train_lm  # noqa: E402
+
+RECIPE = {
+    "name": "tiny-gru", "task": "language_model", "description": "tiny", "seed": 0,
+    "model": {"level": "char", "cell": "gru", "implementation": "explicit", "embedding_dim": 8,
+              "hidden": 12, "num_layers": 2, "dropout": 0.1, "input_dropout": 0.1,
+              "tie_weights": False},
+    "data": {"corpus": "austen", "test": "PERSUASION", "valid_fraction": 0.2},
+    "training": {"batch_size": 4, "bptt": 10, "epochs": 2, "learning_rate": 0.01,
+                 "clipnorm": 1.0, "eval_bptt": 50},
+}
+
+
+@pytest.mark.parametrize("batch, bptt", [(1, 1), (3, 7), (4, 10)])
+def test_windows_are_rnnzoos_lm_windows(batch, bptt):
+    ids = np.arange(1, 200)
+    x, y = train_lm.windows(ids, batch, bptt)
+    expected = list(lm_windows(ids, batch, bptt).as_numpy_iterator())
+    assert len(x) == batch * len(expected)
+    for k, (ex, ey) in enumerate(expected):
+        np.testing.assert_array_equal(x[k * batch:(k + 1) * batch], ex)
+        np.testing.assert_array_equal(y[k * batch:(k + 1) * batch], ey)
+
+
+def test_windows_of_a_short_stream_are_an_error():
+    with pytest.raises(ValueError, match="too short for batch_size=4, bptt=10"):
+        train_lm.windows(np.arange(1, 40), 4, 10)
+
+
+def test_saved_chunks_come_back_in_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_lm, "CHUNK_BYTES", 100)
+    weights = [np.full((3, 5), i, dtype="float16") for i in range(12)]
+    train_lm.save(tmp_path / "out", weights, 7, {"val_loss": [2.0, 1.5]})
+    assert (tmp_path / "out-1.npz").is_file() and not list(tmp_path.glob(".*"))
+    back, epoch, history = import_lm.trained(tmp_path / "out.npz")
+    assert epoch == 7 and history == {"val_loss": [2.0, 1.5]}
+    assert [int(w[0, 0]) for w in back] == list(range(12))
+    assert all(w.dtype == np.float32 for w in back)
+
+
+def test_trained_elsewhere_then_imported_is_the_same_model(tmp_path, austen_dir):
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(dump_yaml(RECIPE))
+    subprocess.run([sys.executable, str(TOOLS / "prepare_lm.py"), str(recipe_file),
+                    str(tmp_path / "prepared"), "--data-dir", str(austen_dir)],
+                   check=True, capture_output=True)
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    done = subprocess.run([sys.executable, str(TOOLS / "train_lm.py"), str(recipe_file),
+                           str(tmp_path / "prepared" / "ids.npz"), str(tmp_path / "out")],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "epoch 2:" in done.stdout
+    subprocess.run([sys.executable, str(TOOLS / "import_lm.py"), str(recipe_file),
+                    str(tmp_path / "out.npz"), str(tmp_path / "prepared" / "vocab.txt"),
+                    str(tmp_path / "run"), "--data-dir", str(austen_dir)],
+                   check=True, capture_output=True)
+    run = tmp_path / "run"
+    weights, _, history = import_lm.trained(tmp_path / "out.npz")
+    assert json.loads((run / "history.json").read_text()) == history
+    assert len(history["val_loss"]) == 2
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) == {"valid", "test"}
+
+    builtin = train_lm.build(RECIPE["model"], len(weights[0]), 1)
+    builtin.set_weights(weights)
+    ids = np.load(tmp_path / "prepared" / "ids.npz")["test"][None, :60].astype("int32")
+    imported = load_keras(run / "model.keras")
+    assert type(imported.get_layer("rnn_0")).__module__ == "rnnzoo.layers.recurrent"
+    np.testing.assert_allclose(imported(ids), builtin(ids), atol=1e-5)
+
+
+def test_import_never_writes_over_a_run(tmp_path):
+    (tmp_path / "run").mkdir()
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(dump_yaml(RECIPE))
+    done = subprocess.run([sys.executable, str(TOOLS / "import_lm.py"), str(recipe_file),
+                           str(tmp_path / "out.npz"), str(tmp_path / "vocab.txt"),
+                           str(tmp_path / "run")], capture_output=True, text=True)
+    assert done.returncode == 1 and "exists: choose another run folder" in done.stderr

@@ -1,0 +1,81 @@
+"""Make an rnnzoo run folder of weights that ``train_lm.py`` trained elsewhere.
+
+The recipe's model is built with Keras's built-in layers (the layout ``train_lm.py`` trained),
+given the weights, converted to the recipe's ``implementation`` (rnnzoo's explicit layers: the
+GRU's update gate flipped, see ``rnnzoo.layers.conversion``) and finished as ``rnnzoo train``
+finishes a run: ``model.keras``, ``config.yaml``, ``vocab.txt``, ``history.json`` and
+``metrics.json`` (valid and test, evaluated here), ready for ``rnnzoo publish``.
+
+Usage: python import_lm.py RECIPE.yaml OUT.npz VOCAB.txt RUN_DIR [--data-dir DIR]
+       [--machine "what trained it"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from rnnzoo.data.vocab import Vocabulary
+from rnnzoo.layers import convert_model
+from rnnzoo.models import language_model
+from rnnzoo.models.config import load_yaml
+from rnnzoo.training.checkpoints import write_json
+from rnnzoo.training.language_model import evaluate
+from rnnzoo.training.recipe import validate_recipe
+from rnnzoo.training.runs import finish, write_config
+
+
+def trained(path: Path) -> tuple[list[np.ndarray], int, dict]:
+    """The weights ``train_lm.py`` saved in ``path`` (``OUT.npz``, then ``OUT-1.npz``, …) as
+    float32, the epoch they are from and the history."""
+    arrays, number = {}, 0
+    with np.load(path) as first:
+        count, epoch = int(first["count"]), int(first["epoch"])
+        history = json.loads(str(first["history"]))
+    while len(arrays) < count:
+        part = path if number == 0 else path.with_name(f"{path.stem}-{number}.npz")
+        with np.load(part) as chunk:
+            arrays.update({k: chunk[k].astype("float32") for k in chunk.files if k[0] == "w"})
+        number += 1
+    return [arrays[key] for key in sorted(arrays)], epoch, history
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("recipe")
+    parser.add_argument("trained", help="the OUT.npz that train_lm.py wrote")
+    parser.add_argument("vocab")
+    parser.add_argument("run")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--machine", default="an accelerator, Keras's JAX backend")
+    args = parser.parse_args()
+    recipe = validate_recipe(load_yaml(Path(args.recipe).read_text(encoding="utf-8"),
+                                       args.recipe))
+    out = Path(args.run)
+    if out.exists():
+        raise FileExistsError(f"{out} exists: choose another run folder")
+    out.mkdir(parents=True)
+    vocab = Vocabulary.load(args.vocab, recipe["model"].get("level", "word"))
+    model_config = {**recipe["model"], "vocab_size": len(vocab)}
+    weights, epoch, history = trained(Path(args.trained))
+    builtin = language_model.build({**model_config, "implementation": "builtin"})
+    builtin.set_weights(weights)
+    model = (convert_model(builtin, "explicit")
+             if model_config.get("implementation", "explicit") == "explicit" else builtin)
+    vocab.save(out / "vocab.txt")
+    write_config(out, recipe | {"model": model_config})
+    write_json(out / "runtime.json", {"strategy": None, "replicas": 1, "dtype_policy": "float32",
+                                      "jit": True, "cpu": args.machine, "cores": None,
+                                      "best_epoch": epoch})
+    metrics = finish(out, model, lambda: language_model.build(model_config), evaluate,
+                     args.data_dir, history, recipe["data"])
+    print(json.dumps(metrics, indent=1))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    main()

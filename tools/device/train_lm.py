@@ -1,0 +1,184 @@
+"""Train an rnnzoo language-model recipe on an accelerator with Keras's JAX backend.
+
+Stand-alone (Keras 3, NumPy and PyYAML; no TensorFlow, no rnnzoo), so it runs where TensorFlow
+is not installed. It builds the recipe's model with Keras's built-in recurrent layers under the
+layer names ``rnnzoo.models.language_model.build`` gives them and trains it as
+``rnnzoo.training.language_model.train`` does: the stream cut into ``batch_size`` lanes and
+windows of ``bptt`` steps, state carried across windows and reset at each epoch and around
+validation, Adam (clipnorm) or SGD (global clipnorm), the recipe's schedule and early stopping.
+Input: the ids that ``tools/device/prepare_lm.py`` wrote. Output: ``OUT.npz`` (the best
+validation epoch's weights in float16, the history; see :func:`save`), which
+``tools/device/import_lm.py`` turns into an rnnzoo run folder.
+
+Usage: KERAS_BACKEND=jax python train_lm.py RECIPE.yaml IDS.npz OUT [--budget SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import yaml
+
+CHUNK_BYTES = 15 * 2**20  # files come back from the device machine at up to 16 MiB each
+RECURRENT = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+def windows(ids: np.ndarray, batch: int, bptt: int) -> tuple[np.ndarray, np.ndarray]:
+    """rnnzoo's ``lm_windows`` as arrays: batch k is rows [k·B, (k+1)·B), lane b's k-th window."""
+    lane = (len(ids) - 1) // batch
+    count = lane // bptt
+    if count == 0:
+        raise ValueError(f"a stream of {len(ids)} ids is too short for batch_size={batch}, "
+                         f"bptt={bptt}")
+    index = np.arange(batch)[:, None] * lane + np.arange(bptt)[None, :]
+    at = (index[None] + bptt * np.arange(count)[:, None, None]).reshape(-1, bptt)
+    return ids[at].astype("int32"), ids[at + 1].astype("int32")
+
+
+def build(model: dict, vocab_size: int, batch: int) -> keras.Model:
+    """The language model of ``rnnzoo.models.language_model.build`` (untied, built-in layers)."""
+    if model.get("tie_weights", True):
+        raise ValueError("train_lm.py trains untied models only (tie_weights: false)")
+    ids = keras.Input(shape=(None,), batch_size=batch, dtype="int32", name="ids")
+    x = keras.layers.Embedding(vocab_size, model.get("embedding_dim", 256), mask_zero=True,
+                               name="embedding")(ids)
+    if model.get("embedding_dropout", 0.0):
+        x = keras.layers.Dropout(model["embedding_dropout"], noise_shape=(None, None, 1),
+                                 name="embedding_dropout")(x)
+    if model.get("input_dropout", 0.0):
+        x = keras.layers.Dropout(model["input_dropout"], noise_shape=(None, 1, None),
+                                 name="locked_input_dropout")(x)
+    cell = model.get("cell", "lstm")
+    for index in range(model.get("num_layers", 2)):
+        extra = {"reset_after": model.get("reset_after", True)} if cell == "gru" else {}
+        x = RECURRENT[cell](model.get("hidden", 256), return_sequences=True, stateful=True,
+                            name=f"rnn_{index}", **extra)(x)
+        if model.get("dropout", 0.0):
+            x = keras.layers.Dropout(model["dropout"], noise_shape=(None, 1, None),
+                                     name=f"locked_dropout_{index}")(x)
+    logits = keras.layers.Dense(vocab_size, name="output")(x)
+    return keras.Model(ids, logits)
+
+
+def optimizer(training: dict) -> keras.optimizers.Optimizer:
+    rate, clip = training.get("learning_rate", 1e-3), training.get("clipnorm", 0.25)
+    if training.get("optimizer", "adam") == "sgd":
+        return keras.optimizers.SGD(rate, global_clipnorm=clip)
+    return keras.optimizers.Adam(rate, clipnorm=clip)
+
+
+class ResetStates(keras.callbacks.Callback):
+    def _reset(self):
+        for layer in self.model.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_state()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset()
+
+    def on_test_begin(self, logs=None):
+        self._reset()
+
+    def on_test_end(self, logs=None):
+        self._reset()
+
+
+class KeepBest(keras.callbacks.Callback):
+    """After each epoch, ``OUT.npz`` (see :func:`save`) with the best validation epoch's
+    weights and the history so far; stops when the next epoch would end past the budget."""
+
+    def __init__(self, out: Path, budget: float):
+        super().__init__()
+        self.out, self.budget, self.start = out, budget, time.monotonic()
+        self.best, self.best_epoch, self.weights = np.inf, 0, []
+        self.history, self.began = {}, self.start
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.began = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.monotonic()
+        logs = {**logs, "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
+                "epoch_seconds": now - self.began}
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+        if logs["val_loss"] < self.best:
+            self.best, self.best_epoch = logs["val_loss"], epoch + 1
+            self.weights = [np.asarray(w, dtype="float16") for w in self.model.get_weights()]
+        save(self.out, self.weights, self.best_epoch, self.history)
+        print(f"epoch {epoch + 1}: loss {logs['loss']:.4f} val {logs['val_loss']:.4f} "
+              f"({logs['val_loss'] / np.log(2):.4f} bits) {logs['epoch_seconds']:.1f}s", flush=True)
+        if now - self.start + logs["epoch_seconds"] > self.budget:
+            self.model.stop_training = True
+
+
+def save(out: Path, weights: list[np.ndarray], epoch: int, history: dict) -> None:
+    """``OUT.npz``: the weights ``w000``, ``w001``, … (float16), ``epoch`` and ``history`` (JSON);
+    where they exceed CHUNK_BYTES, the later weights in ``OUT-1.npz``, ``OUT-2.npz``, …
+    Each file is written whole, then renamed over the last one."""
+    chunks, chunk, size = [], {}, 0
+    for index, array in enumerate(weights):
+        if chunk and size + array.nbytes > CHUNK_BYTES:
+            chunks.append(chunk)
+            chunk, size = {}, 0
+        chunk[f"w{index:03d}"] = array
+        size += array.nbytes
+    chunks.append(chunk)
+    chunks[0].update(epoch=np.int64(epoch), count=np.int64(len(weights)),
+                     history=np.array(json.dumps(history)))
+    for number, arrays in enumerate(chunks):
+        path = out.with_name(out.name + (f"-{number}" if number else "") + ".npz")
+        partial = path.with_name("." + path.name)
+        with open(partial, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(partial, path)
+
+
+class ScheduleExponential(keras.callbacks.LearningRateScheduler):
+    def __init__(self, training: dict):
+        rate, decay = training.get("learning_rate", 1e-3), training.get("lr_decay", 0.5)
+        start = training.get("decay_start", 0)
+        super().__init__(lambda epoch: rate * decay ** max(0, epoch + 1 - start))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("recipe")
+    parser.add_argument("ids")
+    parser.add_argument("out")
+    parser.add_argument("--budget", type=float, default=float("inf"), help="seconds")
+    args = parser.parse_args()
+    recipe = yaml.safe_load(Path(args.recipe).read_text())
+    out = Path(args.out)
+    keras.utils.set_random_seed(recipe.get("seed", 0))
+    data = np.load(args.ids)
+    training = recipe["training"]
+    batch, bptt = training.get("batch_size", 32), training.get("bptt", 70)
+    x, y = windows(data["train"], batch, bptt)
+    vx, vy = windows(data["valid"], batch, bptt)
+    model = build(recipe["model"], int(data["vocab_size"]), batch)
+    model.compile(optimizer(training),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+    if training.get("schedule", "plateau") == "exponential":
+        schedule = ScheduleExponential(training)
+    else:
+        schedule = keras.callbacks.ReduceLROnPlateau("val_loss", factor=training.get(
+            "lr_decay", 0.5), patience=0, min_lr=1e-5)
+    print(f"{recipe['name']}: {model.count_params()} parameters, {len(x) // batch} batches "
+          f"of {batch}×{bptt}, backend {keras.backend.backend()}", flush=True)
+    model.fit(x, y, batch_size=batch, shuffle=False, validation_data=(vx, vy),
+              validation_batch_size=batch, epochs=training.get("epochs", 10), verbose=0,
+              callbacks=[ResetStates(), schedule,
+                         keras.callbacks.EarlyStopping("val_loss",
+                                                       patience=training.get("patience", 3)),
+                         KeepBest(out, args.budget)])
+
+
+if __name__ == "__main__":
+    main()
