@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND := tensorflow
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench mutate clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 # Corpora for the training benchmark: RNNZOO_DATA from the environment or `make bench RNNZOO_DATA=DIR`.
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py $(if $(RNNZOO_DATA),--data-dir "$(RNNZOO_DATA)") --out benchmarks/RESULTS.md
+
+# Mutation testing of the core modules (about an hour on 2 cores; not part of `make test`).
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,mutate]'
+	$(PY) benchmarks/mutate.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

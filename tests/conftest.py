@@ -1,14 +1,20 @@
 """Shared test helpers."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 from rnnzoo.data.corpora import AUSTEN_TITLES
 
 from rnnzoo.training.checkpoints import STATE_FILE
+
+# make mutate: a failing example ends the run at once (no shrinking), since only pass or fail counts.
+settings.register_profile("mutate", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

@@ -230,16 +230,29 @@ def test_hand_written_bptt_equals_autodiff_with_masks_and_recurrent_dropout(cell
         np.testing.assert_allclose(fast, auto, rtol=1e-10, atol=1e-12)
 
 
-def test_non_default_activation_falls_back_to_autodiff_and_still_matches():
+@pytest.mark.parametrize("make, convert", [
+    (lambda: keras.layers.SimpleRNN(4, activation="relu", return_sequences=True),
+     rz.SimpleRNN.from_builtin),
+    (lambda: keras.layers.LSTM(4, activation="relu", return_sequences=True),
+     rz.LSTM.from_builtin),
+    (lambda: keras.layers.LSTM(4, recurrent_activation="hard_sigmoid", return_sequences=True),
+     rz.LSTM.from_builtin),
+    (lambda: keras.layers.GRU(4, activation="relu", return_sequences=True), rz.GRU.from_builtin),
+    (lambda: keras.layers.GRU(4, recurrent_activation="hard_sigmoid", reset_after=False,
+                              return_sequences=True), rz.GRU.from_builtin),
+], ids=["rnn-relu", "lstm-relu", "lstm-hard-sigmoid", "gru-relu", "gru-before-hard-sigmoid"])
+def test_non_default_activation_falls_back_to_autodiff_and_still_matches(make, convert):
     rng = np.random.default_rng(5)
-    builtin = keras.layers.SimpleRNN(4, activation="relu", return_sequences=True)
+    builtin = make()
     builtin.build((None, None, 3))
     _random_weights(builtin, rng)
-    explicit = rz.SimpleRNN.from_builtin(builtin)
+    explicit = convert(builtin)
     x = tf.constant(rng.normal(size=(2, 5, 3)).astype("float32"))
     out_b, grads_b = _run(builtin, x, None, None)
     out_e, grads_e = _run(explicit, x, None, None)
     np.testing.assert_allclose(out_e[0], out_b[0], atol=1e-5)
+    if isinstance(builtin, keras.layers.GRU):
+        grads_e = grads_e[:1] + _gru_grads_to_keras(grads_e[1:], 4)
     _assert_grads_close(grads_b, grads_e)
 
 
@@ -301,3 +314,28 @@ def test_variable_length_graph_equals_fixed_shape_xla(kind):
     fixed = outputs_and_grads(x, mask)
     for a, b in zip(variable(x, mask), fixed):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell_class, states, recurrent_dropout", [
+    (rz.SimpleRNNCell, 1, 0.3), (rz.LSTMCell, 2, 0.3), (rz.GRUCell, 1, 0.0)])
+def test_cell_dropout_multiplies_inputs_and_state_by_the_sequence_masks(cell_class, states,
+                                                                        recurrent_dropout):
+    """The masks multiply x_t and, where it enters only through W_hh, h_{t-1} (the GRU's blend
+    (1 − z) h_{t-1} uses the undropped state, so its recurrent mask is not checked here)."""
+    rng = np.random.default_rng(6)
+    cell = cell_class(4, dropout=0.5, recurrent_dropout=recurrent_dropout, seed=1)
+    cell.build((None, 3))
+    _random_weights(cell, rng)
+    plain = cell_class(4)
+    plain.build((None, 3))
+    plain.set_weights(cell.get_weights())
+    x = tf.constant(rng.normal(size=(2, 3)).astype("float32"))
+    state = [tf.constant(rng.normal(size=(2, 4)).astype("float32")) for _ in range(states)]
+    out, _ = cell(x, state, training=True)
+    mask = cell.get_dropout_mask(x)
+    recurrent_mask = cell.get_recurrent_dropout_mask(state[0]) if recurrent_dropout else 1.0
+    assert 0.0 < float(tf.reduce_mean(tf.cast(mask == 0, "float32"))) < 1.0
+    expected, _ = plain(x * mask, [state[0] * recurrent_mask, *state[1:]], training=False)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    inference, _ = cell(x, state, training=False)
+    np.testing.assert_allclose(inference, plain(x, state)[0], rtol=1e-6)

@@ -88,12 +88,17 @@ def samples(task) -> list[str]:
 
 def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir_hint: str,
            runtime: dict | None = None, examples: list[str] | None = None) -> str:
-    """The card's markdown; the training machine from the run's ``runtime`` (its
-    ``runtime.json``), else this one; ``examples``: the :func:`samples` lines."""
+    """The card's markdown; the training machine (``cpu``, ``cores``) and command
+    (``trainer``, else ``rnnzoo train``) from the run's ``runtime`` (its ``runtime.json``), else
+    this machine; ``examples``: the :func:`samples` lines."""
     runtime = runtime or {}
     shown = "\n## Samples\n\n" + "\n".join(examples) + "\n" if examples else ""
-    machine = runtime.get("cpu", cpu_name())
     name, task = config["name"], config["task"]
+    machine = runtime.get("cpu", cpu_name())
+    cores = runtime.get("cores", os.cpu_count())
+    machine = f"{machine} ({cores} cores)" if cores else machine
+    trainer = runtime.get("trainer",
+                          f"rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}")
     corpus = config["data"].get("corpus", "")
     source = CORPORA.get(corpus, (corpus, "see the recipe", "see the corpus"))
     seconds = sum(history.get("epoch_seconds", []))
@@ -114,9 +119,8 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
 - **Task**: `{task}`
 - **Parameters**: {parameters:,} (counted on the built Keras model)
 - **Data**: {source[0]} — {source[1]}; license: {source[2]}
-- **Trained** by `rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}` (seed
-  {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {machine}
-  ({runtime.get("cores", os.cpu_count())} cores){target}
+- **Trained** by `{trainer}` (seed
+  {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {machine}{target}
 
 ## Architecture
 

@@ -68,9 +68,11 @@ def main() -> None:
              if model_config.get("implementation", "explicit") == "explicit" else builtin)
     vocab.save(out / "vocab.txt")
     write_config(out, recipe | {"model": model_config})
-    write_json(out / "runtime.json", {"strategy": None, "replicas": 1, "dtype_policy": "float32",
-                                      "jit": True, "cpu": args.machine, "cores": None,
-                                      "best_epoch": epoch})
+    write_json(out / "runtime.json", {
+        "strategy": None, "replicas": 1, "dtype_policy": "float32", "jit": True,
+        "cpu": args.machine, "cores": None, "best_epoch": epoch,
+        "trainer": f"KERAS_BACKEND=jax python tools/device/train_lm.py {args.recipe} IDS OUT, "
+                   "imported by tools/device/import_lm.py"})
     metrics = finish(out, model, lambda: language_model.build(model_config), evaluate,
                      args.data_dir, history, recipe["data"])
     print(json.dumps(metrics, indent=1))
