@@ -305,3 +305,37 @@ def test_constraints_travel_with_the_layer_and_are_checked(tmp_path):
     wrong = CRF(allowed=allowed_transitions(["O", "B-A", "I-A"], "IOB2"))
     with pytest.raises(ValueError, match=r"'transitions' must be 5×5"):
         wrong(np.zeros((1, 2, 5), "float32"))
+
+
+@pytest.mark.parametrize("part, size", [("end", 4), ("end", 2), ("start", 4), ("row", 4)])
+def test_allowed_of_unequal_sizes_is_refused(part, size):
+    from rnnzoo.layers.crf import check_allowed
+
+    allowed = {"transitions": [[True] * 3 for _ in range(3)], "start": [True] * 3,
+               "end": [True] * 3}
+    if part == "row":
+        allowed["transitions"][1] = [True] * size
+    else:
+        allowed[part] = [True] * size
+    with pytest.raises(ValueError, match="'transitions' must be"):
+        check_allowed(allowed)
+    assert check_allowed({**allowed, "transitions": [[True] * 3] * 3, "start": [True] * 3,
+                          "end": [True] * 3}) is not None
+
+
+def test_symbolic_output_is_one_tag_per_step():
+    inputs = keras.Input((7, 5))
+    assert tuple(CRF()(inputs).shape) == (None, 7)
+
+
+def test_loss_is_the_weighted_mean_negative_log_likelihood():
+    rng = np.random.default_rng(8)
+    layer = _crf(3, rng)
+    u = tf.constant(rng.normal(size=(2, 4, 3)).astype("float32"))
+    tags = tf.constant([[0, 1, 2, 1], [2, 2, 0, 1]])
+    log_p = layer.log_likelihood(u, tags).numpy()
+    assert (log_p < 0).all()
+    np.testing.assert_allclose(layer.negative_log_likelihood(u, tags), -log_p.mean(), rtol=1e-6)
+    weights = np.array([0.25, 2.0], "float32")
+    np.testing.assert_allclose(layer.negative_log_likelihood(u, tags, sample_weight=weights),
+                               -(log_p * weights).mean(), rtol=1e-6)

@@ -134,6 +134,13 @@ def test_convert_model_round_trip(kind):
     np.testing.assert_array_equal(back.predict(ids, verbose=0), model.predict(ids, verbose=0))
 
 
+def test_convert_model_compares_the_target_by_value():
+    """A ``to`` built at run time (equal, not the same object as the literal) converts alike."""
+    model = _tagger("lstm", "builtin")
+    explicit = rz.convert_model(model, to="".join(["exp", "licit"]))
+    assert any(isinstance(layer, rz.LSTM) for layer in explicit.layers)
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_keras_file_round_trip_safe_mode(kind, tmp_path):
     model = _tagger(kind, "explicit")
