@@ -126,6 +126,37 @@ def test_top_p_on_a_cumulative_boundary_keeps_the_tokens_before_it_only():
     assert kept(0.4999) == [True, False, False]
 
 
+def test_temperature_zero_is_the_argmax_even_between_equal_logits():
+    logits = tf.constant([[1.0, 5.0, 5.0, 0.0]])
+    picked = {int(sample_token(logits, tf.constant(0.0), tf.constant(0), tf.constant(1.0),
+                               tf.constant(seed), tf.constant(0))[0]) for seed in range(20)}
+    assert picked == {1}
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_temperature_divides_the_logits(temperature):
+    logits = tf.constant([[2.0, -1.0, 0.5, 3.0]])
+    np.testing.assert_allclose(
+        filter_logits(logits, tf.constant(temperature), tf.constant(0), tf.constant(1.0)),
+        logits / temperature, rtol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 3, 4, 5])
+def test_top_k_keeps_the_k_largest_of_each_row(k):
+    logits = tf.constant([[0.1, 0.9, 0.4, 0.7, 0.2], [5.0, 1.0, 3.0, 4.0, 2.0]])
+    kept = np.isfinite(filter_logits(logits, tf.constant(1.0), tf.constant(k),
+                                     tf.constant(1.0)).numpy())
+    ranks = np.argsort(np.argsort(-logits.numpy(), axis=-1), axis=-1)
+    np.testing.assert_array_equal(kept, ranks < k)
+
+
+def test_top_p_is_applied_to_each_row_alone():
+    logits = tf.math.log(tf.constant([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5], [0.1, 0.8, 0.1]]))
+    kept = np.isfinite(filter_logits(logits, tf.constant(1.0), tf.constant(0),
+                                     tf.constant(0.6)).numpy())
+    assert kept.tolist() == [[True, True, True], [True, True, True], [False, True, False]]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"max_tokens": -1}, "max_tokens must be >= 0"),
     ({"top_p": 0.0}, r"top_p must be in \(0, 1\]"),
