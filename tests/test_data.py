@@ -374,11 +374,28 @@ def test_vocab_save_load_round_trip(tmp_path):
         (["<unk>", "<pad>"], 1, "expected '<pad>'"),
         (["<pad>", "<unk>", ""], 3, "empty token"),
         (["<pad>", "<unk>", b"\xc3("], 3, "invalid UTF-8"),
+        (["<pad>"], 2, "a vocabulary starts with '<pad>', '<unk>'"),
+        ([], 1, "a vocabulary starts with '<pad>', '<unk>'"),
     ],
 )
 def test_vocab_file_errors_name_file_and_line(tmp_path, lines, line, message):
     path = write(tmp_path / "vocab.txt", lines)
     assert message in expect_error(path, line, rd.Vocabulary.load)
+
+
+def test_max_size_may_hold_the_reserved_tokens_alone_and_no_fewer():
+    tokens = "a b b c c c".split()
+    assert rd.Vocabulary.build(tokens, max_size=4).tokens == ["<pad>", "<unk>", "<bos>", "<eos>"]
+    assert rd.Vocabulary.build(tokens, max_size=5).tokens[4:] == ["c"]
+    with pytest.raises(ValueError, match="max_size must be >= 4"):
+        rd.Vocabulary.build(tokens, max_size=3)
+
+
+def test_build_logs_what_min_count_and_max_size_left_out(caplog):
+    with caplog.at_level(logging.INFO, logger="rnnzoo.data.vocab"):
+        rd.Vocabulary.build("a b b c c c d d d d e".split(), min_count=2, max_size=6)
+    assert ("vocabulary: 2 of 5 token types kept; 2 seen fewer than min_count=2 times, "
+            "1 beyond max_size=6") in caplog.text
 
 
 def test_text_to_ids_is_pure_graph_and_exports(tmp_path):
