@@ -504,3 +504,22 @@ def test_task_objects_write_no_files(zoo_copy, tmp_path, monkeypatch):
     model.generate("It is", max_tokens=3)
     model.perplexity("It is a truth")
     assert sorted(p for p in tmp_path.rglob("*")) == before
+
+
+def test_checkpoint_state_names_the_best_epoch_and_no_best_before_one(tmp_path):
+    from rnnzoo.training.checkpoints import EpochCheckpoint, best_weights
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    callback = EpochCheckpoint(tmp_path, monitor="val_loss")
+    callback.set_model(model)
+    for epoch, loss in enumerate([None, 2.0, 3.0]):
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch, {} if loss is None else {"val_loss": loss})
+        state = json.loads((tmp_path / "checkpoint.json").read_text())
+        if loss is None:
+            assert "best" not in state and best_weights(tmp_path) is None
+        else:
+            assert state["best"] == "best-2.weights.h5"
+            assert best_weights(tmp_path) == tmp_path / "best-2.weights.h5"
+            assert best_weights(tmp_path).is_file()
