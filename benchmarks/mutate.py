@@ -7,7 +7,7 @@ For each module every mutant cosmic-ray's operators make is listed, ``--sample``
 drawn with a fixed seed (``--seed``), and each drawn mutant is applied to the copy and the
 module's tests run (``pytest -x``): killed when they fail, survived when they pass. Mutants that
 cannot change behaviour are listed with the reason in ``mutation_equivalents.yaml`` (module,
-line, operator) and left out of the kill rate: killed / (drawn − equivalent − not applicable).
+line, operator and the mutated line) and left out of the kill rate: killed / (drawn − equivalent − not applicable).
 
 ``--survivors`` tries again only the survivors of each module's last results (the same draw),
 after tests were added to kill them.
@@ -34,7 +34,8 @@ from pathlib import Path
 
 import attrs
 from cosmic_ray.commands.init import init
-from cosmic_ray.mutating import mutate_and_test
+from cosmic_ray.mutating import mutate_and_test, mutate_code
+from cosmic_ray.plugins import get_operator
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
@@ -79,11 +80,20 @@ def copy_tree(into: Path) -> Path:
     return into
 
 
-def equivalents() -> dict[tuple[str, int, str], str]:
-    """(module, line, operator) → why the mutant there cannot change behaviour."""
+def equivalents() -> dict[tuple[str, int, str, str], str]:
+    """(module, line, operator, the mutated line) → why that mutant cannot change behaviour."""
     path = ROOT / "benchmarks" / "mutation_equivalents.yaml"
     entries = load_yaml(path.read_text(encoding="utf-8"), str(path)) or []
-    return {(e["module"], int(e["line"]), e["operator"]): e["reason"] for e in entries}
+    return {(e["module"], int(e["line"]), e["operator"], e["mutated"]): e["reason"]
+            for e in entries}
+
+
+def mutated_line(spec) -> str:
+    """The line ``spec`` mutates, as the mutant has it (stripped)."""
+    operator = get_operator(spec.operator_name)(**spec.operator_args)
+    mutated = mutate_code(Path(spec.module_path).read_text(encoding="utf-8"), operator,
+                          spec.occurrence)
+    return mutated.splitlines()[spec.start_pos[0] - 1].strip() if mutated else ""
 
 
 def mutants(module: str, tree: Path) -> list:
@@ -102,21 +112,23 @@ def try_mutant(spec, module: str, tests: list[str], tree: Path, known: dict) -> 
     command = shlex.join(["bash", "-c", f"cd {shlex.quote(str(tree))} && "
                           f"PYTHONPATH={shlex.quote(str(tree))} exec {pytest}"])
     began = time.monotonic()
-    result = mutate_and_test([spec], command, TIMEOUT)
     line = spec.start_pos[0]
+    reason = known.get((module, line, spec.operator_name, mutated_line(spec)), "")
+    if reason:
+        return {"line": line, "operator": spec.operator_name, "outcome": "equivalent",
+                "mutated": mutated_line(spec), "diff": "", "seconds": 0.0, "reason": reason}
+    result = mutate_and_test([spec], command, TIMEOUT)
     if result.worker_outcome == WorkerOutcome.NO_TEST:
         outcome = "not applicable"
     elif result.worker_outcome != WorkerOutcome.NORMAL:
         outcome = f"error ({result.worker_outcome})"
-    elif (module, line, spec.operator_name) in known:
-        outcome = "equivalent"
     else:
         outcome = {TestOutcome.KILLED: "killed", TestOutcome.SURVIVED: "survived",
                    TestOutcome.INCOMPETENT: "killed"}[result.test_outcome]
     row = {"line": line, "operator": spec.operator_name, "outcome": outcome,
+           "mutated": mutated_line(spec),
            "diff": "\n".join((result.diff or "").splitlines()[2:]),
-           "seconds": time.monotonic() - began,
-           "reason": known.get((module, line, spec.operator_name), "")}
+           "seconds": time.monotonic() - began, "reason": ""}
     print(f"{module}:{line} {spec.operator_name} {outcome} ({row['seconds']:.0f} s)", flush=True)
     return row
 
@@ -152,18 +164,27 @@ def run_module(module: str, tests: list[str], trees: list[Path], sample: int, se
             "minutes": (time.monotonic() - began) / 60, "rows": rows}
 
 
+def row_key(row: dict) -> tuple[int, str, str]:
+    """A result row's mutant: line, operator and the mutated line (from its diff)."""
+    added = [line[1:].strip() for line in row["diff"].splitlines()
+             if line.startswith("+") and not line.startswith("+++")]
+    return row["line"], row["operator"], row.get("mutated") or (added[0] if added else "")
+
+
 def recheck(result: dict, trees: list[Path], known: dict) -> dict:
     """The module's survivors (the same draw) tried again, against today's tests; the other
     rows kept. Equivalents named since are marked as such."""
     module, tests = result["module"], MODULES[result["module"]]
     _, specs = drawn_specs(module, trees[0], result["sample"], result["seed"])
-    survived = {(row["line"], row["operator"]) for row in result["rows"]
-                if row["outcome"] == "survived"}
-    again = try_all([spec for spec in specs if (spec.start_pos[0], spec.operator_name)
-                     in survived], module, tests, trees, known)
-    kept = [row for row in result["rows"] if (row["line"], row["operator"]) not in survived]
+    rows = {row_key(row): row for row in result["rows"]}
+    survived = {key for key, row in rows.items() if row["outcome"] == "survived"}
+    again = try_all([spec for spec in specs if (spec.start_pos[0], spec.operator_name,
+                                                 mutated_line(spec)) in survived],
+                    module, tests, trees, known)
+    for row in again:
+        rows[row_key(row)] = row
     return {**result, "tests": tests, "rechecked": str(datetime.date.today()),
-            "rows": sorted(kept + again, key=lambda row: row["line"])}
+            "rows": sorted(rows.values(), key=lambda row: row["line"])}
 
 
 def result_file(module: str) -> Path:
@@ -209,7 +230,10 @@ def report(results: list[dict]) -> str:
         for module, row in shown:
             lines.append(f"- `{module}:{row['line']}` {row['operator']}"
                          + (f": {row['reason']}" if row["reason"] else ""))
-            lines += ["", "```diff", *row["diff"].splitlines(), "```", ""]
+            if row["diff"]:
+                lines += ["", "```diff", *row["diff"].splitlines(), "```", ""]
+            else:
+                lines.append(f"  (mutated line: `{row['mutated']}`)")
     return "\n".join(lines).rstrip() + "\n"
 
 
