@@ -473,4 +473,4 @@ def test_the_shipped_zoo_is_stored_in_float16_and_fits_pypi():
         stored = {"float32"} if folder.name in FLOAT32_UNTIL_REPUBLISHED else {"float16"}
         assert stored_dtypes(folder / "model.keras") - {"int64"} == stored, folder.name
     total = sum(p.stat().st_size for p in ZOO.rglob("*") if p.is_file())
-    assert total < 90 * 2**20, f"{total / 2**20:.1f} MB"
+    assert total < 95 * 2**20, f"{total / 2**20:.1f} MB (the wheel must stay under PyPI's 100 MB)"

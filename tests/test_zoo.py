@@ -187,7 +187,8 @@ def test_the_card_names_the_machine_that_trained_the_run(zoo, tmp_path):
     runtime = json.loads((run / "runtime.json").read_text())
     assert runtime["cpu"] == cpu_name() and runtime["cores"] >= 1
     card = (home / "tiny-lm" / "README.md").read_text()
-    assert f"on {cpu_name()}\n  ({runtime['cores']} cores)" in card
+    assert f"minutes on {cpu_name()} ({runtime['cores']} cores)" in card
+    assert "by `rnnzoo train zoo_configs/tiny-lm.yaml --data-dir DATA`" in card
     sample = card.split("## Samples\n\nTemperature 0.8, seed 0, from a fixed prompt:\n\n```\n")[1]
     model = rnnzoo.load(home / "tiny-lm")
     expected = model.continuation("It is a truth universally acknowledged", max_tokens=300,
@@ -195,7 +196,10 @@ def test_the_card_names_the_machine_that_trained_the_run(zoo, tmp_path):
     assert sample.startswith(expected + "\n```")
     config = yaml.safe_load((home / "tiny-lm" / "config.yaml").read_text())
     card = render(config, {}, 10, {"epoch_seconds": [60.0]}, "DATA", {"cpu": "Zen 9", "cores": 64})
-    assert "1 epochs, 1.0 minutes on Zen 9\n  (64 cores)" in card
+    assert "1 epochs, 1.0 minutes on Zen 9 (64 cores)" in card
+    elsewhere = render(config, {}, 1, {}, "DATA",
+                       {"cpu": "NVIDIA H200", "cores": None, "trainer": "python train_lm.py R"})
+    assert "by `python train_lm.py R`" in elsewhere and "minutes on NVIDIA H200\n" in elsewhere
 
 
 def test_cli_list_info_and_generate(home):
