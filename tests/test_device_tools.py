@@ -52,15 +52,17 @@ def test_saved_chunks_come_back_in_order(tmp_path, monkeypatch):
     weights = [np.full((3, 5), i, dtype="float16") for i in range(12)]
     train_lm.save(tmp_path / "out", weights, 7, {"val_loss": [2.0, 1.5]})
     assert (tmp_path / "out-1.npz").is_file() and not list(tmp_path.glob(".*"))
-    back, epoch, history = import_lm.trained(tmp_path / "out.npz")
+    back, epoch, history = train_lm.load(tmp_path / "out.npz")
     assert epoch == 7 and history == {"val_loss": [2.0, 1.5]}
     assert [int(w[0, 0]) for w in back] == list(range(12))
     assert all(w.dtype == np.float32 for w in back)
 
 
-def test_trained_elsewhere_then_imported_is_the_same_model(tmp_path, austen_dir):
+@pytest.mark.parametrize("tied", [False, True])
+def test_trained_elsewhere_then_imported_is_the_same_model(tmp_path, austen_dir, tied):
+    recipe = {**RECIPE, "model": {**RECIPE["model"], "tie_weights": tied}}
     recipe_file = tmp_path / "recipe.yaml"
-    recipe_file.write_text(dump_yaml(RECIPE))
+    recipe_file.write_text(dump_yaml(recipe))
     subprocess.run([sys.executable, str(TOOLS / "prepare_lm.py"), str(recipe_file),
                     str(tmp_path / "prepared"), "--data-dir", str(austen_dir)],
                    check=True, capture_output=True)
@@ -75,17 +77,19 @@ def test_trained_elsewhere_then_imported_is_the_same_model(tmp_path, austen_dir)
                     str(tmp_path / "run"), "--data-dir", str(austen_dir)],
                    check=True, capture_output=True)
     run = tmp_path / "run"
-    weights, _, history = import_lm.trained(tmp_path / "out.npz")
+    weights, _, history = train_lm.load(tmp_path / "out.npz")
     assert json.loads((run / "history.json").read_text()) == history
     assert len(history["val_loss"]) == 2
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics) == {"valid", "test"}
 
-    builtin = train_lm.build(RECIPE["model"], len(weights[0]), 1)
+    builtin = train_lm.build(recipe["model"], len(weights[0]), 1)
     builtin.set_weights(weights)
     ids = np.load(tmp_path / "prepared" / "ids.npz")["test"][None, :60].astype("int32")
     imported = load_keras(run / "model.keras")
     assert type(imported.get_layer("rnn_0")).__module__ == "rnnzoo.layers.recurrent"
+    assert type(imported.get_layer("embedding")).__name__ == ("TiedEmbedding" if tied
+                                                              else "Embedding")
     np.testing.assert_allclose(imported(ids), builtin(ids), atol=1e-5)
 
 
@@ -97,3 +101,31 @@ def test_import_never_writes_over_a_run(tmp_path):
                            str(tmp_path / "out.npz"), str(tmp_path / "vocab.txt"),
                            str(tmp_path / "run")], capture_output=True, text=True)
     assert done.returncode == 1 and "exists: choose another run folder" in done.stderr
+
+
+def test_a_run_continues_from_an_earlier_calls_best_epoch(tmp_path):
+    rng = np.random.default_rng(0)
+    ids = tmp_path / "ids.npz"
+    np.savez(ids, vocab_size=9, train=rng.integers(1, 9, 2000), valid=rng.integers(1, 9, 500))
+    recipe = {"name": "tiny", "seed": 0, "model": {**RECIPE["model"], "tie_weights": True},
+              "training": {"batch_size": 4, "bptt": 10, "epochs": 1, "learning_rate": 0.01,
+                           "clipnorm": 1.0}}
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(dump_yaml(recipe))
+    second.write_text(dump_yaml({**recipe, "training": {**recipe["training"], "epochs": 3}}))
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(TOOLS / "train_lm.py"), *map(str, args)],
+                              env=env, capture_output=True, text=True)
+
+    done = run(first, ids, tmp_path / "a", "--dtype", "float32")
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = run(second, ids, tmp_path / "b", "--continue-from", tmp_path / "a.npz")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "from epoch 1," in done.stdout and "epoch 3:" in done.stdout
+    assert "epoch 1:" not in done.stdout
+    _, _, before = train_lm.load(tmp_path / "a.npz")
+    _, epoch, after = train_lm.load(tmp_path / "b.npz")
+    assert len(after["val_loss"]) == 3 and after["val_loss"][0] == before["val_loss"][0]
+    assert epoch == int(np.argmin(after["val_loss"])) + 1

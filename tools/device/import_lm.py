@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
-import numpy as np
 
 from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.layers import convert_model
@@ -28,20 +28,8 @@ from rnnzoo.training.language_model import evaluate
 from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import finish, write_config
 
-
-def trained(path: Path) -> tuple[list[np.ndarray], int, dict]:
-    """The weights ``train_lm.py`` saved in ``path`` (``OUT.npz``, then ``OUT-1.npz``, …) as
-    float32, the epoch they are from and the history."""
-    arrays, number = {}, 0
-    with np.load(path) as first:
-        count, epoch = int(first["count"]), int(first["epoch"])
-        history = json.loads(str(first["history"]))
-    while len(arrays) < count:
-        part = path if number == 0 else path.with_name(f"{path.stem}-{number}.npz")
-        with np.load(part) as chunk:
-            arrays.update({k: chunk[k].astype("float32") for k in chunk.files if k[0] == "w"})
-        number += 1
-    return [arrays[key] for key in sorted(arrays)], epoch, history
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_lm import load  # noqa: E402  (stand-alone: Keras, NumPy, PyYAML)
 
 
 def main() -> None:
@@ -61,7 +49,7 @@ def main() -> None:
     out.mkdir(parents=True)
     vocab = Vocabulary.load(args.vocab, recipe["model"].get("level", "word"))
     model_config = {**recipe["model"], "vocab_size": len(vocab)}
-    weights, epoch, history = trained(Path(args.trained))
+    weights, epoch, history = load(Path(args.trained))
     builtin = language_model.build({**model_config, "implementation": "builtin"})
     builtin.set_weights(weights)
     model = (convert_model(builtin, "explicit")

@@ -11,6 +11,7 @@ validation epoch's weights in float16, the history; see :func:`save`), which
 ``tools/device/import_lm.py`` turns into an rnnzoo run folder.
 
 Usage: KERAS_BACKEND=jax python train_lm.py RECIPE.yaml IDS.npz OUT [--budget SECONDS]
+       [--dtype float16|float32] [--continue-from EARLIER_OUT.npz]
 """
 
 from __future__ import annotations
@@ -41,13 +42,36 @@ def windows(ids: np.ndarray, batch: int, bptt: int) -> tuple[np.ndarray, np.ndar
     return ids[at].astype("int32"), ids[at + 1].astype("int32")
 
 
+class TiedEmbedding(keras.layers.Layer):
+    """rnnzoo's ``TiedEmbedding`` (same weights, same order): E[w] forward, h Eᵀ + b reversed."""
+
+    def __init__(self, vocab_size: int, dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.dim = vocab_size, dim
+        self.supports_masking = True
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(shape=(self.vocab_size, self.dim), name="embeddings",
+                                          initializer="uniform")
+        self.output_bias = self.add_weight(shape=(self.vocab_size,), name="output_bias",
+                                           initializer="zeros")
+
+    def call(self, inputs, reverse: bool = False):
+        if reverse:
+            return keras.ops.matmul(inputs, keras.ops.transpose(self.embeddings)) + self.output_bias
+        return keras.ops.take(self.embeddings, keras.ops.cast(inputs, "int32"), axis=0)
+
+    def compute_mask(self, inputs, mask=None):
+        return keras.ops.not_equal(inputs, 0) if "int" in str(inputs.dtype) else mask
+
+
 def build(model: dict, vocab_size: int, batch: int) -> keras.Model:
-    """The language model of ``rnnzoo.models.language_model.build`` (untied, built-in layers)."""
-    if model.get("tie_weights", True):
-        raise ValueError("train_lm.py trains untied models only (tie_weights: false)")
+    """The language model of ``rnnzoo.models.language_model.build`` (built-in layers)."""
+    tied, dim = model.get("tie_weights", True), model.get("embedding_dim", 256)
     ids = keras.Input(shape=(None,), batch_size=batch, dtype="int32", name="ids")
-    x = keras.layers.Embedding(vocab_size, model.get("embedding_dim", 256), mask_zero=True,
-                               name="embedding")(ids)
+    embedding = (TiedEmbedding(vocab_size, dim, name="embedding") if tied else
+                 keras.layers.Embedding(vocab_size, dim, mask_zero=True, name="embedding"))
+    x = embedding(ids)
     if model.get("embedding_dropout", 0.0):
         x = keras.layers.Dropout(model["embedding_dropout"], noise_shape=(None, None, 1),
                                  name="embedding_dropout")(x)
@@ -62,8 +86,15 @@ def build(model: dict, vocab_size: int, batch: int) -> keras.Model:
         if model.get("dropout", 0.0):
             x = keras.layers.Dropout(model["dropout"], noise_shape=(None, 1, None),
                                      name=f"locked_dropout_{index}")(x)
-    logits = keras.layers.Dense(vocab_size, name="output")(x)
+    if tied:
+        if model.get("hidden", 256) != dim:
+            x = keras.layers.Dense(dim, name="projection")(x)
+        logits = embedding(x, reverse=True)
+    else:
+        logits = keras.layers.Dense(vocab_size, name="output")(x)
     return keras.Model(ids, logits)
+
+
 
 
 def optimizer(training: dict) -> keras.optimizers.Optimizer:
@@ -93,11 +124,13 @@ class KeepBest(keras.callbacks.Callback):
     """After each epoch, ``OUT.npz`` (see :func:`save`) with the best validation epoch's
     weights and the history so far; stops when the next epoch would end past the budget."""
 
-    def __init__(self, out: Path, budget: float):
+    def __init__(self, out: Path, budget: float, dtype: str = "float16",
+                 history: dict | None = None, weights: list | None = None, epoch: int = 0):
         super().__init__()
-        self.out, self.budget, self.start = out, budget, time.monotonic()
-        self.best, self.best_epoch, self.weights = np.inf, 0, []
-        self.history, self.began = {}, self.start
+        self.out, self.budget, self.dtype, self.start = out, budget, dtype, time.monotonic()
+        self.history, self.weights, self.best_epoch = history or {}, weights or [], epoch
+        self.best = min(self.history.get("val_loss", [np.inf]))
+        self.began = self.start
 
     def on_epoch_begin(self, epoch, logs=None):
         self.began = time.monotonic()
@@ -110,7 +143,7 @@ class KeepBest(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(float(value))
         if logs["val_loss"] < self.best:
             self.best, self.best_epoch = logs["val_loss"], epoch + 1
-            self.weights = [np.asarray(w, dtype="float16") for w in self.model.get_weights()]
+            self.weights = [np.asarray(w, dtype=self.dtype) for w in self.model.get_weights()]
         save(self.out, self.weights, self.best_epoch, self.history)
         print(f"epoch {epoch + 1}: loss {logs['loss']:.4f} val {logs['val_loss']:.4f} "
               f"({logs['val_loss'] / np.log(2):.4f} bits) {logs['epoch_seconds']:.1f}s", flush=True)
@@ -118,8 +151,24 @@ class KeepBest(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def load(path: Path) -> tuple[list[np.ndarray], int, dict]:
+    """What :func:`save` wrote at ``path`` (``OUT.npz``, then ``OUT-1.npz``, …): the weights as
+    float32, the epoch they are from and the history."""
+    arrays, number = {}, 0
+    with np.load(path) as first:
+        count, epoch = int(first["count"]), int(first["epoch"])
+        history = json.loads(str(first["history"]))
+    while len(arrays) < count:
+        part = path if number == 0 else path.with_name(f"{path.stem}-{number}.npz")
+        with np.load(part) as chunk:
+            arrays.update({k: chunk[k].astype("float32") for k in chunk.files if k[0] == "w"})
+        number += 1
+    return [arrays[key] for key in sorted(arrays)], epoch, history
+
+
 def save(out: Path, weights: list[np.ndarray], epoch: int, history: dict) -> None:
-    """``OUT.npz``: the weights ``w000``, ``w001``, … (float16), ``epoch`` and ``history`` (JSON);
+    """``OUT.npz``: the weights ``w000``, ``w001``, … (float16 unless ``--dtype float32``),
+    ``epoch`` and ``history`` (JSON);
     where they exceed CHUNK_BYTES, the later weights in ``OUT-1.npz``, ``OUT-2.npz``, …
     Each file is written whole, then renamed over the last one."""
     chunks, chunk, size = [], {}, 0
@@ -153,6 +202,11 @@ def main() -> None:
     parser.add_argument("ids")
     parser.add_argument("out")
     parser.add_argument("--budget", type=float, default=float("inf"), help="seconds")
+    parser.add_argument("--dtype", choices=("float16", "float32"), default="float16",
+                        help="of the saved weights (float32 to continue a run exactly)")
+    parser.add_argument("--continue-from", type=Path, default=None,
+                        help="an earlier call's OUT.npz: its best epoch's weights, history and "
+                             "learning rate, training on from that epoch")
     args = parser.parse_args()
     recipe = yaml.safe_load(Path(args.recipe).read_text())
     out = Path(args.out)
@@ -170,14 +224,21 @@ def main() -> None:
     else:
         schedule = keras.callbacks.ReduceLROnPlateau("val_loss", factor=training.get(
             "lr_decay", 0.5), patience=0, min_lr=1e-5)
+    weights, epoch, history = [], 0, {}
+    if args.continue_from:
+        weights, epoch, history = load(args.continue_from)
+        history = {key: values[:epoch] for key, values in history.items()}
+        model.set_weights(weights)
+        model.optimizer.learning_rate.assign(history["learning_rate"][-1])
     print(f"{recipe['name']}: {model.count_params()} parameters, {len(x) // batch} batches "
-          f"of {batch}×{bptt}, backend {keras.backend.backend()}", flush=True)
+          f"of {batch}×{bptt}, from epoch {epoch}, backend {keras.backend.backend()}", flush=True)
     model.fit(x, y, batch_size=batch, shuffle=False, validation_data=(vx, vy),
               validation_batch_size=batch, epochs=training.get("epochs", 10), verbose=0,
+              initial_epoch=epoch,
               callbacks=[ResetStates(), schedule,
                          keras.callbacks.EarlyStopping("val_loss",
                                                        patience=training.get("patience", 3)),
-                         KeepBest(out, args.budget)])
+                         KeepBest(out, args.budget, args.dtype, history, weights, epoch)])
 
 
 if __name__ == "__main__":
