@@ -112,11 +112,11 @@ def try_mutant(spec, module: str, tests: list[str], tree: Path, known: dict) -> 
     command = shlex.join(["bash", "-c", f"cd {shlex.quote(str(tree))} && "
                           f"PYTHONPATH={shlex.quote(str(tree))} exec {pytest}"])
     began = time.monotonic()
-    line = spec.start_pos[0]
-    reason = known.get((module, line, spec.operator_name, mutated_line(spec)), "")
+    line, mutated = spec.start_pos[0], mutated_line(spec)
+    reason = known.get((module, line, spec.operator_name, mutated), "")
     if reason:
         return {"line": line, "operator": spec.operator_name, "outcome": "equivalent",
-                "mutated": mutated_line(spec), "diff": "", "seconds": 0.0, "reason": reason}
+                "mutated": mutated, "diff": "", "seconds": 0.0, "reason": reason}
     result = mutate_and_test([spec], command, TIMEOUT)
     if result.worker_outcome == WorkerOutcome.NO_TEST:
         outcome = "not applicable"
@@ -126,7 +126,7 @@ def try_mutant(spec, module: str, tests: list[str], tree: Path, known: dict) -> 
         outcome = {TestOutcome.KILLED: "killed", TestOutcome.SURVIVED: "survived",
                    TestOutcome.INCOMPETENT: "killed"}[result.test_outcome]
     row = {"line": line, "operator": spec.operator_name, "outcome": outcome,
-           "mutated": mutated_line(spec),
+           "mutated": mutated,
            "diff": "\n".join((result.diff or "").splitlines()[2:]),
            "seconds": time.monotonic() - began, "reason": ""}
     print(f"{module}:{line} {spec.operator_name} {outcome} ({row['seconds']:.0f} s)", flush=True)

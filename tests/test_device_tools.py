@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from rnnzoo.data.text import lm_windows
-from rnnzoo.models.config import dump_yaml
+from rnnzoo.models import language_model
+from rnnzoo.models.config import dump_yaml, validate
+from rnnzoo.training.language_model import TRAINING_SCHEMA
 from rnnzoo.saving import load_keras
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "device"
@@ -66,8 +69,11 @@ def test_trained_elsewhere_then_imported_is_the_same_model(tmp_path, austen_dir,
     subprocess.run([sys.executable, str(TOOLS / "prepare_lm.py"), str(recipe_file),
                     str(tmp_path / "prepared"), "--data-dir", str(austen_dir)],
                    check=True, capture_output=True)
+    prepared = yaml.safe_load((tmp_path / "prepared" / "recipe.yaml").read_text())
+    assert prepared["training"]["optimizer"] == "adam" and "optimizer" not in recipe["training"]
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-    done = subprocess.run([sys.executable, str(TOOLS / "train_lm.py"), str(recipe_file),
+    done = subprocess.run([sys.executable, str(TOOLS / "train_lm.py"),
+                           str(tmp_path / "prepared" / "recipe.yaml"),
                            str(tmp_path / "prepared" / "ids.npz"), str(tmp_path / "out")],
                           env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -83,7 +89,7 @@ def test_trained_elsewhere_then_imported_is_the_same_model(tmp_path, austen_dir,
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics) == {"valid", "test"}
 
-    builtin = train_lm.build(recipe["model"], len(weights[0]), 1)
+    builtin = train_lm.build(prepared["model"], len(weights[0]), 1)
     builtin.set_weights(weights)
     ids = np.load(tmp_path / "prepared" / "ids.npz")["test"][None, :60].astype("int32")
     imported = load_keras(run / "model.keras")
@@ -107,9 +113,12 @@ def test_a_run_continues_from_an_earlier_calls_best_epoch(tmp_path):
     rng = np.random.default_rng(0)
     ids = tmp_path / "ids.npz"
     np.savez(ids, vocab_size=9, train=rng.integers(1, 9, 2000), valid=rng.integers(1, 9, 500))
-    recipe = {"name": "tiny", "seed": 0, "model": {**RECIPE["model"], "tie_weights": True},
-              "training": {"batch_size": 4, "bptt": 10, "epochs": 1, "learning_rate": 0.01,
-                           "clipnorm": 1.0}}
+    recipe = {"name": "tiny", "seed": 0,
+              "model": validate({**RECIPE["model"], "tie_weights": True, "vocab_size": 9},
+                                language_model.SCHEMA, "model"),
+              "training": validate({"batch_size": 4, "bptt": 10, "epochs": 1,
+                                    "learning_rate": 0.01, "clipnorm": 1.0}, TRAINING_SCHEMA,
+                                   "training")}
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
     first.write_text(dump_yaml(recipe))
     second.write_text(dump_yaml({**recipe, "training": {**recipe["training"], "epochs": 3}}))

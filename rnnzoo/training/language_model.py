@@ -76,6 +76,18 @@ def tokens_of(text: str, level: str) -> list[str]:
     return stream_tokens(text, level, line_end=EOS if level == "word" else None)
 
 
+def corpus_ids(data: dict, vocab_cfg: dict, level: str, data_dir: Optional[str], seed: int = 0,
+               init: Optional[dict] = None) -> tuple[Vocabulary, dict[str, list[int]]]:
+    """The vocabulary (built from the train split's tokens, or, when fine-tuning from ``init``,
+    the trained model's grown by them) and every split's token ids."""
+    splits = corpus_splits(data, data_dir, seed)
+    tokens = {name: tokens_of(text, level) for name, text in splits.items()}
+    specials = (EOS,) if level == "word" else ()
+    vocab = vocabulary(init, "vocab.txt",
+                       Vocabulary.build(tokens["train"], level, specials=specials, **vocab_cfg))
+    return vocab, {name: vocab.ids(toks) for name, toks in tokens.items()}
+
+
 def fitted_windows(training: dict, streams: dict[str, np.ndarray],
                    fine_tuning: bool) -> tuple[int, int]:
     """The batch size and BPTT length to train with: the recipe's when every stream (train,
@@ -179,12 +191,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                          "truncated BPTT with each lane's state carried across batches, which "
                          "splitting a batch between replicas would break; train it on one device")
 
-    splits = corpus_splits(data, data_dir, recipe["seed"])
-    tokens = {name: tokens_of(text, level) for name, text in splits.items()}
-    specials = (EOS,) if level == "word" else ()
-    vocab = vocabulary(recipe["init"], "vocab.txt",
-                       Vocabulary.build(tokens["train"], level, specials=specials, **vocab_cfg))
-    ids = {name: vocab.ids(toks) for name, toks in tokens.items()}
+    vocab, ids = corpus_ids(data, vocab_cfg, level, data_dir, recipe["seed"], recipe["init"])
     model_config = {**recipe["model"], "vocab_size": len(vocab)}
 
     batch, bptt = fitted_windows(training, {k: ids[k] for k in ("train", "valid")},

@@ -1,8 +1,10 @@
 """Write a language-model recipe's token ids for ``train_lm.py``: the train / valid / test
-streams and the vocabulary exactly as ``rnnzoo train`` builds them.
+streams and the vocabulary exactly as ``rnnzoo train`` builds them, and the recipe with every
+default filled in.
 
 Usage: python prepare_lm.py RECIPE.yaml OUT_DIR [--data-dir DIR]
-Writes OUT_DIR/ids.npz (train, valid, test ids in the smallest unsigned type; vocab_size) and OUT_DIR/vocab.txt.
+Writes OUT_DIR/ids.npz (train, valid, test ids in the smallest unsigned type; vocab_size),
+OUT_DIR/vocab.txt and OUT_DIR/recipe.yaml (the recipe train_lm.py reads).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnzoo.data.vocab import EOS, Vocabulary
-from rnnzoo.models.config import load_yaml, validate
+from rnnzoo.models import language_model
+from rnnzoo.models.config import dump_yaml, load_yaml, validate
 from rnnzoo.training.language_model import (
-    DATA_SCHEMA, VOCABULARY_SCHEMA, corpus_splits, tokens_of,
+    DATA_SCHEMA, TRAINING_SCHEMA, VOCABULARY_SCHEMA, corpus_ids,
 )
+from rnnzoo.training.recipe import validate_recipe
+from rnnzoo.training.runs import sections
 
 
 def main() -> None:
@@ -25,21 +29,23 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
-    recipe = load_yaml(Path(args.recipe).read_text(encoding="utf-8"), args.recipe)
+    recipe = validate_recipe(load_yaml(Path(args.recipe).read_text(encoding="utf-8"),
+                                       args.recipe))
+    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     level = recipe["model"].get("level", "word")
-    data = validate(recipe["data"], DATA_SCHEMA, "data")
-    splits = corpus_splits(data, args.data_dir, recipe.get("seed", 0))
-    tokens = {name: tokens_of(text, level) for name, text in splits.items()}
-    vocab = Vocabulary.build(tokens["train"], level, specials=(EOS,) if level == "word" else (),
-                             **validate(recipe.get("vocabulary", {}), VOCABULARY_SCHEMA,
-                                        "vocabulary"))
+    vocab, ids = corpus_ids(data, vocab_cfg, level, args.data_dir, recipe["seed"])
+    model = validate({**recipe["model"], "vocab_size": len(vocab)}, language_model.SCHEMA,
+                     "model")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     dtype = np.min_scalar_type(len(vocab) - 1)
-    ids = {name: np.asarray(vocab.ids(toks), dtype=dtype) for name, toks in tokens.items()}
-    np.savez(out / "ids.npz", vocab_size=len(vocab), **ids)
+    np.savez(out / "ids.npz", vocab_size=len(vocab),
+             **{name: np.asarray(split, dtype=dtype) for name, split in ids.items()})
     vocab.save(out / "vocab.txt")
-    print({name: len(array) for name, array in ids.items()}, "vocabulary", len(vocab))
+    (out / "recipe.yaml").write_text(dump_yaml({**recipe, "model": model, "data": data,
+                                                "vocabulary": vocab_cfg, "training": training}),
+                                     encoding="utf-8")
+    print({name: len(split) for name, split in ids.items()}, "vocabulary", len(vocab))
 
 
 if __name__ == "__main__":

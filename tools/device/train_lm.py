@@ -6,12 +6,12 @@ layer names ``rnnzoo.models.language_model.build`` gives them and trains it as
 ``rnnzoo.training.language_model.train`` does: the stream cut into ``batch_size`` lanes and
 windows of ``bptt`` steps, state carried across windows and reset at each epoch and around
 validation, Adam (clipnorm) or SGD (global clipnorm), the recipe's schedule and early stopping.
-Input: the ids that ``tools/device/prepare_lm.py`` wrote. Output: ``OUT.npz`` (the best
-validation epoch's weights in float16, the history; see :func:`save`), which
-``tools/device/import_lm.py`` turns into an rnnzoo run folder.
+Input: the recipe (every default filled in) and the ids that ``tools/device/prepare_lm.py``
+wrote. Output: ``OUT.npz`` (the best validation epoch's weights in float16, the history; see
+:func:`save`), which ``tools/device/import_lm.py`` turns into an rnnzoo run folder.
 
-Usage: KERAS_BACKEND=jax python train_lm.py RECIPE.yaml IDS.npz OUT [--budget SECONDS]
-       [--dtype float16|float32] [--continue-from EARLIER_OUT.npz]
+Usage: KERAS_BACKEND=jax python train_lm.py PREPARED/recipe.yaml PREPARED/ids.npz OUT
+       [--budget SECONDS] [--dtype float16|float32] [--continue-from EARLIER_OUT.npz]
 """
 
 from __future__ import annotations
@@ -67,27 +67,27 @@ class TiedEmbedding(keras.layers.Layer):
 
 def build(model: dict, vocab_size: int, batch: int) -> keras.Model:
     """The language model of ``rnnzoo.models.language_model.build`` (built-in layers)."""
-    tied, dim = model.get("tie_weights", True), model.get("embedding_dim", 256)
+    tied, dim = model["tie_weights"], model["embedding_dim"]
     ids = keras.Input(shape=(None,), batch_size=batch, dtype="int32", name="ids")
     embedding = (TiedEmbedding(vocab_size, dim, name="embedding") if tied else
                  keras.layers.Embedding(vocab_size, dim, mask_zero=True, name="embedding"))
     x = embedding(ids)
-    if model.get("embedding_dropout", 0.0):
+    if model["embedding_dropout"]:
         x = keras.layers.Dropout(model["embedding_dropout"], noise_shape=(None, None, 1),
                                  name="embedding_dropout")(x)
-    if model.get("input_dropout", 0.0):
+    if model["input_dropout"]:
         x = keras.layers.Dropout(model["input_dropout"], noise_shape=(None, 1, None),
                                  name="locked_input_dropout")(x)
-    cell = model.get("cell", "lstm")
-    for index in range(model.get("num_layers", 2)):
-        extra = {"reset_after": model.get("reset_after", True)} if cell == "gru" else {}
-        x = RECURRENT[cell](model.get("hidden", 256), return_sequences=True, stateful=True,
+    cell = model["cell"]
+    for index in range(model["num_layers"]):
+        extra = {"reset_after": model["reset_after"]} if cell == "gru" else {}
+        x = RECURRENT[cell](model["hidden"], return_sequences=True, stateful=True,
                             name=f"rnn_{index}", **extra)(x)
-        if model.get("dropout", 0.0):
+        if model["dropout"]:
             x = keras.layers.Dropout(model["dropout"], noise_shape=(None, 1, None),
                                      name=f"locked_dropout_{index}")(x)
     if tied:
-        if model.get("hidden", 256) != dim:
+        if model["hidden"] != dim:
             x = keras.layers.Dense(dim, name="projection")(x)
         logits = embedding(x, reverse=True)
     else:
@@ -95,11 +95,9 @@ def build(model: dict, vocab_size: int, batch: int) -> keras.Model:
     return keras.Model(ids, logits)
 
 
-
-
 def optimizer(training: dict) -> keras.optimizers.Optimizer:
-    rate, clip = training.get("learning_rate", 1e-3), training.get("clipnorm", 0.25)
-    if training.get("optimizer", "adam") == "sgd":
+    rate, clip = training["learning_rate"], training["clipnorm"]
+    if training["optimizer"] == "sgd":
         return keras.optimizers.SGD(rate, global_clipnorm=clip)
     return keras.optimizers.Adam(rate, clipnorm=clip)
 
@@ -191,8 +189,8 @@ def save(out: Path, weights: list[np.ndarray], epoch: int, history: dict) -> Non
 
 class ScheduleExponential(keras.callbacks.LearningRateScheduler):
     def __init__(self, training: dict):
-        rate, decay = training.get("learning_rate", 1e-3), training.get("lr_decay", 0.5)
-        start = training.get("decay_start", 0)
+        rate, decay, start = (training["learning_rate"], training["lr_decay"],
+                              training["decay_start"])
         super().__init__(lambda epoch: rate * decay ** max(0, epoch + 1 - start))
 
 
@@ -210,20 +208,20 @@ def main() -> None:
     args = parser.parse_args()
     recipe = yaml.safe_load(Path(args.recipe).read_text())
     out = Path(args.out)
-    keras.utils.set_random_seed(recipe.get("seed", 0))
+    keras.utils.set_random_seed(recipe["seed"])
     data = np.load(args.ids)
     training = recipe["training"]
-    batch, bptt = training.get("batch_size", 32), training.get("bptt", 70)
+    batch, bptt = training["batch_size"], training["bptt"]
     x, y = windows(data["train"], batch, bptt)
     vx, vy = windows(data["valid"], batch, bptt)
     model = build(recipe["model"], int(data["vocab_size"]), batch)
     model.compile(optimizer(training),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
-    if training.get("schedule", "plateau") == "exponential":
+    if training["schedule"] == "exponential":
         schedule = ScheduleExponential(training)
     else:
-        schedule = keras.callbacks.ReduceLROnPlateau("val_loss", factor=training.get(
-            "lr_decay", 0.5), patience=0, min_lr=1e-5)
+        schedule = keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"],
+                                                     patience=0, min_lr=1e-5)
     weights, epoch, history = [], 0, {}
     if args.continue_from:
         weights, epoch, history = load(args.continue_from)
@@ -233,11 +231,11 @@ def main() -> None:
     print(f"{recipe['name']}: {model.count_params()} parameters, {len(x) // batch} batches "
           f"of {batch}×{bptt}, from epoch {epoch}, backend {keras.backend.backend()}", flush=True)
     model.fit(x, y, batch_size=batch, shuffle=False, validation_data=(vx, vy),
-              validation_batch_size=batch, epochs=training.get("epochs", 10), verbose=0,
+              validation_batch_size=batch, epochs=training["epochs"], verbose=0,
               initial_epoch=epoch,
               callbacks=[ResetStates(), schedule,
                          keras.callbacks.EarlyStopping("val_loss",
-                                                       patience=training.get("patience", 3)),
+                                                       patience=training["patience"]),
                          KeepBest(out, args.budget, args.dtype, history, weights, epoch)])
 
 
