@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q tests
 
 # Corpora for the training benchmark: RNNZOO_DATA from the environment or `make bench RNNZOO_DATA=DIR`.

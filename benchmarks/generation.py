@@ -23,11 +23,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
+from report import emit
 
-import rnnzoo  # noqa: E402
-from rnnzoo.zoo.cards import cpu_name  # noqa: E402
-from report import emit  # noqa: E402
+import rnnzoo
+from rnnzoo.zoo.cards import cpu_name
 
 PROMPT = "It is a truth universally acknowledged"
 TARGET = 2.2

@@ -27,15 +27,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout's rnnzoo
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-import rnnzoo.layers as explicit_layers  # noqa: E402
-from rnnzoo.zoo.cards import cpu_name  # noqa: E402
+import rnnzoo.layers as explicit_layers
+from rnnzoo.zoo.cards import cpu_name
 
 try:
-    import torch  # noqa: E402
+    import torch
 except ImportError:
     torch = None
 

@@ -7,7 +7,8 @@ For each module every mutant cosmic-ray's operators make is listed, ``--sample``
 drawn with a fixed seed (``--seed``), and each drawn mutant is applied to the copy and the
 module's tests run (``pytest -x``): killed when they fail, survived when they pass. Mutants that
 cannot change behaviour are listed with the reason in ``mutation_equivalents.yaml`` (module,
-line, operator and the mutated line) and left out of the kill rate: killed / (drawn − equivalent − not applicable).
+line, operator and the mutated line) and left out of the kill rate:
+killed / (drawn − equivalent − not applicable).
 
 ``--survivors`` tries again only the survivors of each module's last results (the same draw),
 after tests were added to kill them.

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 
-def emit(lines: list[str], out: Optional[str]) -> None:
+def emit(lines: list[str], out: str | None) -> None:
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if out:

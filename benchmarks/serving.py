@@ -22,14 +22,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
+from report import emit
 
-import rnnzoo  # noqa: E402
-from rnnzoo.serving import example_requests  # noqa: E402
-from rnnzoo.serving.signatures import DEFAULT_SAMPLING  # noqa: E402
-from rnnzoo.zoo.cards import cpu_name  # noqa: E402
-from report import emit  # noqa: E402
+import rnnzoo
+from rnnzoo.serving import example_requests
+from rnnzoo.serving.signatures import DEFAULT_SAMPLING
+from rnnzoo.zoo.cards import cpu_name
 
 BATCH = 32
 

@@ -33,7 +33,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -43,8 +42,8 @@ sys.path.insert(0, str(ROOT))  # time this checkout's rnnzoo
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
 from report import emit  # noqa: E402
+
 from rnnzoo.data.text import lm_windows  # noqa: E402
 from rnnzoo.data.vocab import EOS, Vocabulary  # noqa: E402
 from rnnzoo.models import classifier, language_model, seq2seq, tagger  # noqa: E402
@@ -69,7 +68,7 @@ CHILD_TIMEOUT_S = 600
 Setup = tuple[keras.Model, tf.data.Dataset]  # compiled model, the recipe's training batches
 
 
-def lm_setup(recipe: dict, data_dir: Optional[str]) -> Setup:
+def lm_setup(recipe: dict, data_dir: str | None) -> Setup:
     """The compiled stateful LM and its training windows, as the recipe makes them."""
     data, vocab_cfg, training = sections(recipe, lm_recipe.DATA_SCHEMA,
                                          lm_recipe.VOCABULARY_SCHEMA, lm_recipe.TRAINING_SCHEMA)
@@ -87,7 +86,7 @@ def lm_setup(recipe: dict, data_dir: Optional[str]) -> Setup:
     return model, lm_windows(vocab.ids(tokens), batch, training["bptt"]).map(to_int32)
 
 
-def tagger_setup(recipe: dict, data_dir: Optional[str]) -> Setup:
+def tagger_setup(recipe: dict, data_dir: str | None) -> Setup:
     """The compiled tagger and its shuffled, bucketed training batches."""
     data, vocab_cfg, training = sections(recipe, tagger_recipe.DATA_SCHEMA,
                                          tagger_recipe.VOCABULARY_SCHEMA,
@@ -106,7 +105,7 @@ def tagger_setup(recipe: dict, data_dir: Optional[str]) -> Setup:
         vocabs.first_singleton(train, vocab_cfg))
 
 
-def seq2seq_setup(recipe: dict, data_dir: Optional[str]) -> Setup:
+def seq2seq_setup(recipe: dict, data_dir: str | None) -> Setup:
     """The compiled encoder–decoder (output prior set) and its teacher-forcing batches."""
     data, vocab_cfg, training = sections(recipe, seq2seq_recipe.DATA_SCHEMA,
                                          seq2seq_recipe.VOCABULARY_SCHEMA,
@@ -126,7 +125,7 @@ def seq2seq_setup(recipe: dict, data_dir: Optional[str]) -> Setup:
         recipe["seed"])
 
 
-def classifier_setup(recipe: dict, data_dir: Optional[str]) -> Setup:
+def classifier_setup(recipe: dict, data_dir: str | None) -> Setup:
     """The compiled classifier and its shuffled, bucketed training batches."""
     data, vocab_cfg, training = sections(recipe, classifier_recipe.DATA_SCHEMA,
                                          classifier_recipe.VOCABULARY_SCHEMA,
@@ -176,7 +175,7 @@ def timed_fit(model: keras.Model, dataset: tf.data.Dataset, count: int) -> list[
     return ends
 
 
-def measure(name: str, data_dir: Optional[str], warmup: int, steps: int) -> dict:
+def measure(name: str, data_dir: str | None, warmup: int, steps: int) -> dict:
     """One recipe's throughput and memory, in this process; ``skipped`` if its data is missing."""
     recipe = load_recipe(ROOT / "zoo_configs" / f"{name}.yaml")
     keras.utils.set_random_seed(recipe["seed"])

@@ -20,15 +20,15 @@ from rnnzoo.cli import quiet_native_logs
 if __name__ == "__main__":
     quiet_native_logs()
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-import rnnzoo  # noqa: E402
-from rnnzoo import layers, reference  # noqa: E402
+import rnnzoo
+from rnnzoo import layers, reference
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vanishing_gradients import main as plot_gradients  # noqa: E402
+from vanishing_gradients import main as plot_gradients
 
 
 def compare(name: str, builtin: keras.layers.Layer, x: tf.Tensor) -> None:
@@ -36,7 +36,7 @@ def compare(name: str, builtin: keras.layers.Layer, x: tf.Tensor) -> None:
     explicit = getattr(layers, name).from_builtin(builtin)
     timings = {}
     for label, layer in (("keras", builtin), ("rnnzoo", explicit)):
-        step = tf.function(lambda: layer(x))
+        step = tf.function(lambda layer=layer: layer(x))
         step()
         start = time.perf_counter()
         for _ in range(3):

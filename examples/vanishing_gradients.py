@@ -8,10 +8,10 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from rnnzoo.reference import gradient_norms_over_time  # noqa: E402
+from rnnzoo.reference import gradient_norms_over_time
 
 
 def main(path: str) -> None:

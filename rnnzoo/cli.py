@@ -23,7 +23,7 @@ class Main(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except Exception as error:  # noqa: BLE001 - the CLI's one place that reports errors
+        except Exception as error:
             if ctx.params.get("debug"):
                 raise
             click.echo(f"rnnzoo: error: {error}", err=True)
@@ -36,7 +36,7 @@ class Main(click.Group):
 def main(debug: bool) -> None:
     """rnnzoo: a Keras 3 / TensorFlow model zoo of recurrent networks for NLP.
 
-    
+    \b
     Example:
       rnnzoo --version
     """
@@ -105,7 +105,7 @@ def _print(data, as_json: bool) -> None:
 def list_command(as_json: bool) -> None:
     """List the shipped models.
 
-    
+    \b
     Example:
       rnnzoo list --json
     """
@@ -125,7 +125,7 @@ def list_command(as_json: bool) -> None:
 def info_command(name: str, as_json: bool) -> None:
     """Show a model's recipe and measured metrics.
 
-    
+    \b
     Example:
       rnnzoo info rnn-lm
     """
@@ -147,7 +147,7 @@ def evaluate(name_or_path: str, split: str, data_file: str | None, data_dir: str
              as_json: bool) -> None:
     """Evaluate a zoo model or a trained folder on a split of its corpus, or on a file.
 
-    
+    \b
     Example:
       rnnzoo evaluate gru-lm --data tests/data/finetune/persuasion_ch1.txt
     """
@@ -183,7 +183,7 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
     model reads the prompt as its training text was written (lower-cased, numbers as N for
     the Penn Treebank) and says which prompt words it does not know.
 
-    
+    \b
     Example:
       rnnzoo generate rnn-lm "It is a truth" --max-tokens 80 --temperature 0.7
     """
@@ -268,7 +268,7 @@ def tag(name: str, text: str | None, file: str | None, pretokenized: bool, entit
     I flew to Frankfurt .) unless --pretokenized. JSON pairs say whether the model knew each
     word; a warning says when most words of a sentence are unknown to it.
 
-    
+    \b
     Example:
       rnnzoo tag bilstm-crf-ner "I flew to Frankfurt with Angela Merkel."
     """
@@ -308,7 +308,7 @@ def translate(name: str, text: str | None, file: str | None, beam_size: int | No
 
     A warning says when most words of a source are unknown to the model.
 
-    
+    \b
     Example:
       rnnzoo translate lstm-seq2seq-en-es "In the beginning God created the heaven."
     """
@@ -332,7 +332,7 @@ def classify(name: str, text: str | None, file: str | None, lines: bool, as_json
     """Classify TEXT; or FILE, or '-' (stdin), read whole as one text (an e-mail) unless
     --lines.
 
-    
+    \b
     Example:
       rnnzoo classify bilstm-spam "Win a free cruise, click here now"
     """
@@ -416,7 +416,7 @@ def _resumable(out_dir: str):
 def train(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtime) -> None:
     """Train a recipe (a zoo config) into OUT.
 
-    
+    \b
     Example:
       rnnzoo train tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tiny
     """
@@ -461,11 +461,13 @@ def finetune(name_or_path: str, train_file: str, out_dir: str, valid_file: str |
              settings: tuple[str, ...], resume: bool, **runtime) -> None:
     """Fine-tune a zoo model (or a trained folder) on your data into OUT.
 
-    
+    \b
     Example:
-      rnnzoo finetune rnn-lm --data tests/data/finetune/persuasion_ch1.txt --out /tmp/rnnzoo-ft --epochs 1 --batch-size 8 --set training.bptt=50
+      rnnzoo finetune rnn-lm --data tests/data/finetune/persuasion_ch1.txt \\
+        --out /tmp/rnnzoo-ft --epochs 1 --batch-size 8 --set training.bptt=50
     """
-    from rnnzoo.zoo.finetune import finetune as finetune_model, parse_settings
+    from rnnzoo.zoo.finetune import finetune as finetune_model
+    from rnnzoo.zoo.finetune import parse_settings
 
     try:
         overrides = parse_settings(list(settings))
@@ -494,7 +496,7 @@ def tune(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtim
     search set KERASTUNER_TUNER_ID (chief, tuner0, tuner1, ...), KERASTUNER_ORACLE_IP and
     KERASTUNER_ORACLE_PORT in each process (see the README).
 
-    
+    \b
     Example:
       rnnzoo tune tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tune --verbose 0
     """
@@ -518,7 +520,7 @@ def tune(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtim
 def publish(run_dir: str, models_dir: str, data_dir: str | None) -> None:
     """Publish a trained run into the zoo: evaluate it, write its card and manifest.
 
-    
+    \b
     Example:
       rnnzoo publish runs/gru-lm --data-dir ../shared/data
     """
@@ -543,7 +545,7 @@ def publish(run_dir: str, models_dir: str, data_dir: str | None) -> None:
 def export(name_or_path: str, base: str, version: int | None, name: str | None) -> None:
     """Export a model as a SavedModel for TensorFlow Serving (strings in, answers out).
 
-    
+    \b
     Example:
       rnnzoo export rnn-lm --out /tmp/serving
     """

@@ -4,7 +4,7 @@ libraries — seqeval for entity-level scores, sacrebleu for BLEU and chrF."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

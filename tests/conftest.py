@@ -9,7 +9,6 @@ import pytest
 from hypothesis import Phase, settings
 
 from rnnzoo.data.corpora import AUSTEN_TITLES
-
 from rnnzoo.training.checkpoints import STATE_FILE
 
 # make mutate: a failing example ends the run at once (no shrinking), since only pass or fail counts.

@@ -31,7 +31,11 @@ def example(command: list[str]) -> list[str]:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    line = lines[lines.index("  Example:") + 1].strip()
+    at = lines.index("  Example:") + 1
+    line = lines[at].strip()
+    while line.endswith("\\"):
+        at += 1
+        line = line[:-1] + lines[at].strip()
     assert line.startswith("rnnzoo "), line
     return shlex.split(line)[1:]
 
@@ -189,7 +193,7 @@ def test_tag_splits_punctuation_off_as_ud_does_and_finds_the_location():
     assert result.exit_code == 0, result.output
     pairs = json.loads(result.stdout)
     assert [p["token"] for p in pairs] == ["I", "flew", "to", "Frankfurt", "."]
-    assert dict((p["token"], p["tag"]) for p in pairs)["Frankfurt"] == "B-LOC"
+    assert {p["token"]: p["tag"] for p in pairs}["Frankfurt"] == "B-LOC"
     assert all(isinstance(p["known"], bool) for p in pairs)
     raw = json.loads(run("tag", "bilstm-crf-ner", "I flew to Frankfurt.", "--json",
                          "--pretokenized").stdout)

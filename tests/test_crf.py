@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnzoo.layers import CRF
 from rnnzoo.layers.crf import CRFModel
@@ -244,7 +245,7 @@ def test_constrained_viterbi_equals_brute_force_over_valid_paths(scheme, seed):
     mask = np.arange(steps)[None] < np.array(lengths)[:, None]
     paths, best = (t.numpy() for t in layer.decode(u, mask))
     for b, length in enumerate(lengths):
-        def score(path):
+        def score(path, b=b):
             return (s[path[0]] + e[path[-1]] + sum(u[b, t, y] for t, y in enumerate(path))
                     + sum(a[x, y] for x, y in zip(path, path[1:])))
 
@@ -268,7 +269,7 @@ def test_constrained_softmax_decoding_equals_brute_force(scheme):
     got = decode_tag_ids(tf.constant(probs), tf.constant(words),
                          allowed_transitions(tags, scheme)).numpy()
     for b in range(8):
-        _, want = _best_valid(lambda p: sum(np.log(probs[b, t, y]) for t, y in enumerate(p)),
+        _, want = _best_valid(lambda p, b=b: sum(np.log(probs[b, t, y]) for t, y in enumerate(p)),
                               tags, 4, scheme)
         assert tuple(got[b]) == want
     plain = decode_tag_ids(tf.constant(probs), tf.constant(words), None).numpy()

@@ -14,13 +14,12 @@ import yaml
 from rnnzoo.data.text import lm_windows
 from rnnzoo.models import language_model
 from rnnzoo.models.config import dump_yaml, validate
-from rnnzoo.training.language_model import TRAINING_SCHEMA
 from rnnzoo.saving import load_keras
+from rnnzoo.training.language_model import TRAINING_SCHEMA
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "device"
 sys.path.insert(0, str(TOOLS))
 
-import import_lm  # noqa: E402
 import train_lm  # noqa: E402
 
 RECIPE = {

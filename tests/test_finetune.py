@@ -2,8 +2,8 @@
 perplexity drops, vocabularies are kept or extended, and a killed run resumes."""
 
 import json
-import shlex
 import os
+import shlex
 import signal
 import subprocess
 import sys

@@ -10,7 +10,8 @@ import math
 import click
 import pytest
 from click.testing import CliRunner
-from hypothesis import assume, example, given, settings, strategies as st
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
 
 import rnnzoo
 from rnnzoo.cli import main

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from golden import GOLDEN, answers
 
 import rnnzoo
-from golden import GOLDEN, answers
 
 EXPECTED = json.loads(GOLDEN.read_text())
 

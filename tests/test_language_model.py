@@ -110,7 +110,9 @@ def test_generation_is_seeded():
 
 def test_top_k_and_top_p_keep_the_right_tokens():
     logits = tf.math.log(tf.constant([[0.5, 0.3, 0.15, 0.05]]))
-    kept = lambda **kw: np.isfinite(filter_logits(logits, tf.constant(1.0), **kw).numpy()[0])
+
+    def kept(**kw):
+        return np.isfinite(filter_logits(logits, tf.constant(1.0), **kw).numpy()[0])
     assert kept(top_k=tf.constant(2), top_p=tf.constant(1.0)).tolist() == [True, True, False, False]
     assert kept(top_k=tf.constant(0), top_p=tf.constant(0.7)).tolist() == [True, True, False, False]
     assert kept(top_k=tf.constant(0), top_p=tf.constant(0.1)).tolist() == [True, False, False, False]
@@ -119,8 +121,11 @@ def test_top_k_and_top_p_keep_the_right_tokens():
 
 def test_top_p_on_a_cumulative_boundary_keeps_the_tokens_before_it_only():
     logits = tf.math.log(tf.constant([[0.5, 0.25, 0.25]]))
-    kept = lambda p: np.isfinite(filter_logits(logits, tf.constant(1.0), tf.constant(0),
-                                               tf.constant(p)).numpy()[0]).tolist()
+
+    def kept(p):
+        return np.isfinite(filter_logits(logits, tf.constant(1.0), tf.constant(0),
+                                         tf.constant(p)).numpy()[0]).tolist()
+
     assert kept(0.5) == [True, False, False]
     assert kept(0.5001) == [True, True, True]
     assert kept(0.4999) == [True, False, False]

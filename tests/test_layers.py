@@ -1,10 +1,11 @@
 """Explicit layers equal Keras's built-ins: outputs, states and gradients, across the surface."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnzoo import layers as rz
 from rnnzoo.layers import recurrence
@@ -269,7 +270,8 @@ def test_non_default_activation_falls_back_to_autodiff_and_still_matches(make, c
         (lambda: rz.LSTM(-3), "`units` must be a positive integer, got -3"),
         (lambda: rz.GRU(0), "`units` must be a positive integer, got 0"),
         (lambda: rz.SimpleRNN(4, activation="tanhh"), "unknown activation 'tanhh'"),
-        (lambda: rz.LSTM(4, recurrent_activation="nope"), "unknown activation 'nope' for `recurrent_activation`"),
+        (lambda: rz.LSTM(4, recurrent_activation="nope"),
+         "unknown activation 'nope' for `recurrent_activation`"),
         (lambda: rz.GRU(4, dropout=1.5), "`dropout` must be a float in [0, 1)"),
         (lambda: rz.LSTM(4, unroll=True), "`unroll=True` is not supported"),
     ],

@@ -4,14 +4,14 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rnnzoo import reference as ref  # noqa: E402
+from rnnzoo import reference as ref
 
 dims = st.fixed_dictionaries(
     {
@@ -114,7 +114,8 @@ def rnn_problem(seed, T=5, B=3, I=4, H=6, O=3):
     return params, rng.standard_normal((T, B, O))
 
 
-GRAD_NAMES = {"x": "dx", "W_xh": "dW_xh", "W_hh": "dW_hh", "b_h": "db_h", "W_hy": "dW_hy", "b_y": "db_y", "h0": "dh0"}
+GRAD_NAMES = {"x": "dx", "W_xh": "dW_xh", "W_hh": "dW_hh", "b_h": "db_h", "W_hy": "dW_hy",
+              "b_y": "db_y", "h0": "dh0"}
 
 
 def assert_close_relative(actual, expected, rtol):
@@ -169,7 +170,8 @@ def test_lstm_hidden_gradients_match_gradient_tape():
     rng = np.random.default_rng(5)
     B, T, I, H = 2, 6, 3, 4
     x = rng.standard_normal((B, T, I))
-    kernel, recurrent, bias = rng.standard_normal((I, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
+    kernel, recurrent = rng.standard_normal((I, 4 * H)), rng.standard_normal((H, 4 * H))
+    bias = rng.standard_normal(4 * H)
     h0, c0, d_out = rng.standard_normal((B, H)), rng.standard_normal((B, H)), rng.standard_normal((B, T, H))
 
     dh = ref.lstm_hidden_gradients(x, kernel, recurrent, bias, d_out, h0=h0, c0=c0)
@@ -196,7 +198,8 @@ def test_rnn_gradient_vanishes_faster_than_lstm():
     assert rnn.shape == lstm.shape == (100,)
     # Same loss gradient g at the last step for both cells.
     np.testing.assert_allclose(rnn[-1], lstm[-1], rtol=1e-12)
-    # Measured: rnn[0] / rnn[-1] ≈ 1.8e-14, lstm[0] / rnn[0] ≈ 1.5e4 (seeds 0-3: 6e-15 to 1.8e-14 and 1.5e4 to 1.6e5).
+    # Measured: rnn[0] / rnn[-1] ≈ 1.8e-14, lstm[0] / rnn[0] ≈ 1.5e4
+    # (seeds 0-3: 6e-15 to 1.8e-14 and 1.5e4 to 1.6e5).
     assert rnn[0] / rnn[-1] < 1e-12
     assert lstm[0] / rnn[0] > 1e3
 

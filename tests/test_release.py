@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tiny_recipes import TINY_LM
 
 import rnnzoo
 from rnnzoo.cli import main
@@ -25,15 +26,20 @@ from rnnzoo.data.documents import read_jsonl_documents
 from rnnzoo.data.files import default_mode
 from rnnzoo.models.config import ConfigError, dump_yaml, load_yaml
 from rnnzoo.saving import MIN_KERAS, UnsafeKerasError, check_keras, store_float16, version_tuple
-from rnnzoo.serving.layout import check_name as check_export_name, write_version
+from rnnzoo.serving.layout import check_name as check_export_name
+from rnnzoo.serving.layout import write_version
 from rnnzoo.training.checkpoints import (
-    STATE_FILE, DiskFullError, EpochCheckpoint, atomic_write, best_weights, load_model_weights,
+    STATE_FILE,
+    DiskFullError,
+    EpochCheckpoint,
+    atomic_write,
+    best_weights,
+    load_model_weights,
 )
 from rnnzoo.training.recipe import MAX_DESCRIPTION, check_name, load_recipe
 from rnnzoo.zoo.manifest import MANIFEST, ChecksumError, write_manifest
 from rnnzoo.zoo.publish import publish
 from rnnzoo.zoo.registry import UnknownModelError, list_models, resolve
-from tiny_recipes import TINY_LM
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = ROOT / "saved_models"

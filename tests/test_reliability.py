@@ -15,6 +15,7 @@ import keras
 import pytest
 import yaml
 from click.testing import CliRunner
+from tiny_recipes import TINY_LM
 
 import rnnzoo
 from rnnzoo.cli import main
@@ -23,14 +24,15 @@ from rnnzoo.models import language_model
 from rnnzoo.models.config import ConfigError
 from rnnzoo.training import language_model as lm_recipe
 from rnnzoo.training.checkpoints import (
-    STATE_FILE, CheckpointMismatchError, check_architecture,
+    STATE_FILE,
+    CheckpointMismatchError,
+    check_architecture,
 )
 from rnnzoo.training.recipe import load_recipe
 from rnnzoo.zoo import load
 from rnnzoo.zoo.manifest import ChecksumError, sha256
 from rnnzoo.zoo.registry import UnknownModelError
 from rnnzoo.zoo.tasks import MAX_INPUT_TOKENS
-from tiny_recipes import TINY_LM
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "rnnzoo"

@@ -14,11 +14,17 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import rnnzoo
-from rnnzoo.serving import MODELS_CONFIG, VersionExistsError, example_requests, read_warmup
-from rnnzoo.serving import text_ops
+from rnnzoo.serving import (
+    MODELS_CONFIG,
+    VersionExistsError,
+    example_requests,
+    read_warmup,
+    text_ops,
+)
 from rnnzoo.serving.layout import write_version
 from rnnzoo.training.classifier import tokenize as classifier_tokens
-from rnnzoo.training.seq2seq import detokenize, tokenize as seq2seq_tokens
+from rnnzoo.training.seq2seq import detokenize
+from rnnzoo.training.seq2seq import tokenize as seq2seq_tokens
 
 CLIENT = Path(__file__).parent / "serving_client.py"
 LONG = " ".join(f"word{i % 7} London ," for i in range(400))

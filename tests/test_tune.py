@@ -10,12 +10,11 @@ import time
 import pytest
 import yaml
 from click.testing import CliRunner
+from test_cli import ROOT, example
 
 from rnnzoo.cli import main
 from rnnzoo.models.config import ConfigError
 from rnnzoo.training.tuning import tune_section
-
-from test_cli import ROOT, example
 
 TINY = ROOT / "tests" / "data" / "recipes" / "tiny-classifier.yaml"
 

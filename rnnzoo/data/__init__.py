@@ -63,7 +63,7 @@ _MODULES = {
     "text_from_dataset": "rnnzoo.data.text",
 }
 
-__all__ = sorted(_MODULES)
+__all__ = sorted(_MODULES)  # noqa: PLE0605 (the lazily imported names)
 
 
 def __getattr__(name: str):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
@@ -17,7 +17,7 @@ def bucket_batch(
     dataset: tf.data.Dataset,
     batch_size: int,
     boundaries: Sequence[int],
-    length: Optional[Callable[..., tf.Tensor]] = None,
+    length: Callable[..., tf.Tensor] | None = None,
     drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """Groups elements into buckets by length and pads each batch to its longest element.

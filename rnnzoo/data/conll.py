@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Collection, NamedTuple, Optional, Sequence
+from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -45,7 +46,7 @@ class TaggedSentence(NamedTuple):
 
 
 def read_conllu(
-    path: PathLike, column: str = "upos", tagset: Optional[Collection[str]] = None
+    path: PathLike, column: str = "upos", tagset: Collection[str] | None = None
 ) -> list[TaggedSentence]:
     """Sentences of a CoNLL-U file, tagged with ``column`` (a name of :data:`CONLLU_COLUMNS`).
 
@@ -103,8 +104,8 @@ def read_iob2(
     path: PathLike,
     token_column: int = 0,
     tag_column: int = 1,
-    comment_prefix: Optional[str] = "#",
-    entity_types: Optional[Collection[str]] = None,
+    comment_prefix: str | None = "#",
+    entity_types: Collection[str] | None = None,
 ) -> list[TaggedSentence]:
     """Sentences of a token-per-line IOB2 file (blank lines between sentences).
 
@@ -152,7 +153,7 @@ def read_iob2(
 
 
 def _check_iob2_tag(
-    tag: str, previous: str, entity_types: Optional[Collection[str]], path: PathLike, number: int
+    tag: str, previous: str, entity_types: Collection[str] | None, path: PathLike, number: int
 ) -> None:
     match = _IOB2_TAG.fullmatch(tag)
     if match is None:

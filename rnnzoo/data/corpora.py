@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Optional
 
 from rnnzoo.data.files import read_text
 
@@ -15,7 +14,7 @@ AUSTEN_TITLES = ("EMMA", "MANSFIELD PARK", "NORTHANGER ABBEY", "PERSUASION",
                  "PRIDE AND PREJUDICE", "SENSE AND SENSIBILITY")
 
 
-def data_file(relative: str, data_dir: Optional[str | os.PathLike] = None) -> Path:
+def data_file(relative: str, data_dir: str | os.PathLike | None = None) -> Path:
     """``data_dir / relative``, with ``data_dir`` from the argument or ``$RNNZOO_DATA``."""
     root = data_dir or os.environ.get(DATA_ENV)
     if not root:
@@ -43,7 +42,7 @@ def split_austen(text: str) -> dict[str, str]:
     return {title: text[start:end] for (start, title), end in zip(starts, ends)}
 
 
-def austen(data_dir: Optional[str | os.PathLike] = None) -> dict[str, str]:
+def austen(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     """The novels of ``austen/austen.txt`` (Debian r-cran-janeaustenr 1.0.0), by title."""
     path = data_file("austen/austen.txt", data_dir)
     try:

@@ -13,9 +13,10 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterable, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterable, NamedTuple, Optional, Sequence, Union
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -163,7 +164,7 @@ def spamassassin_label(group: str) -> str:
     raise ValueError(f"unknown SpamAssassin group {group!r}")
 
 
-def read_spamassassin(source: Union[PathLike, Iterable[PathLike]],
+def read_spamassassin(source: PathLike | Iterable[PathLike],
                       with_subject: bool = False) -> list[Document]:
     """E-mails from JSON files ``{"id", "group", "text"}``: body text (after the subject line
     with ``with_subject``), label ham or spam.
@@ -195,7 +196,7 @@ def read_spamassassin(source: Union[PathLike, Iterable[PathLike]],
 
 
 def documents_dataset(
-    documents: Sequence[Document], label_names: Optional[Sequence[str]] = None
+    documents: Sequence[Document], label_names: Sequence[str] | None = None
 ) -> tuple[tf.data.Dataset, list[str]]:
     """``{"text": string [], "label": int64 []}`` and the label names (sorted if not given)."""
     names = sorted({d.label for d in documents}) if label_names is None else list(label_names)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterator, Union
+from collections.abc import Iterator
+from typing import Any, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 

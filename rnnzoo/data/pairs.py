@@ -6,7 +6,8 @@ Element format of :func:`pairs_dataset`: ``{"source": string [], "target": strin
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -28,9 +29,9 @@ def read_tsv_pairs(
     source_column: str,
     target_column: str,
     *,
-    columns: Optional[Sequence[str]] = None,
-    max_words: Optional[int] = None,
-    ratio: Optional[tuple[float, float]] = (0.5, 2.0),
+    columns: Sequence[str] | None = None,
+    max_words: int | None = None,
+    ratio: tuple[float, float] | None = (0.5, 2.0),
 ) -> list[Pair]:
     """``(source, target)`` pairs from a tab-separated file.
 
@@ -76,7 +77,7 @@ def read_tsv_pairs(
     return pairs
 
 
-def _drop_reason(pair: Pair, max_words: Optional[int], ratio: Optional[tuple[float, float]]) -> str:
+def _drop_reason(pair: Pair, max_words: int | None, ratio: tuple[float, float] | None) -> str:
     source, target = len(split_words(pair.source)), len(split_words(pair.target))
     if not source or not target:
         return "empty"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -50,7 +50,7 @@ def ud_tokens(text: str) -> list[str]:
     return _UD_TOKEN.findall(text)
 
 
-def stream_tokens(text: str, level: str, line_end: Optional[str] = None) -> list[str]:
+def stream_tokens(text: str, level: str, line_end: str | None = None) -> list[str]:
     """All of ``text`` as one token stream: characters (newlines included) or words.
 
     With ``line_end`` (e.g. ``"<eos>"``, Mikolov's Penn Treebank convention) a word stream gets

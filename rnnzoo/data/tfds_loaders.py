@@ -14,21 +14,19 @@ Element formats:
 
 from __future__ import annotations
 
-from typing import Optional
-
 import tensorflow as tf
 
 CONLL2003_TAGS = ("ner", "pos", "chunks")
 
 
-def _load(name: str, split: str, data_dir: Optional[str]) -> tuple[tf.data.Dataset, object]:
+def _load(name: str, split: str, data_dir: str | None) -> tuple[tf.data.Dataset, object]:
     import tensorflow_datasets as tfds
 
     return tfds.load(name, split=split, data_dir=data_dir, with_info=True, shuffle_files=False)
 
 
 def load_imdb_reviews(
-    split: str = "train", data_dir: Optional[str] = None
+    split: str = "train", data_dir: str | None = None
 ) -> tuple[tf.data.Dataset, list[str]]:
     """IMDB reviews as documents, and the label names."""
     dataset, info = _load("imdb_reviews", split, data_dir)
@@ -37,7 +35,7 @@ def load_imdb_reviews(
 
 
 def load_conll2003(
-    split: str = "train", tags: str = "ner", data_dir: Optional[str] = None
+    split: str = "train", tags: str = "ner", data_dir: str | None = None
 ) -> tf.data.Dataset:
     """CoNLL-2003 sentences as tokens and tag names of the ``tags`` feature (ner, pos, chunks)."""
     if tags not in CONLL2003_TAGS:
@@ -48,7 +46,7 @@ def load_conll2003(
 
 
 def load_ted_hrlr(
-    split: str = "train", pair: str = "pt_to_en", data_dir: Optional[str] = None
+    split: str = "train", pair: str = "pt_to_en", data_dir: str | None = None
 ) -> tf.data.Dataset:
     """TED talk translations ``ted_hrlr_translate/<pair>``, e.g. ``pt_to_en``: source pt, target en."""
     source, _, target = pair.partition("_to_")
@@ -58,7 +56,7 @@ def load_ted_hrlr(
     return dataset.map(lambda e: {"source": e[source], "target": e[target]})
 
 
-def load_tiny_shakespeare(split: str = "train", data_dir: Optional[str] = None) -> tf.data.Dataset:
+def load_tiny_shakespeare(split: str = "train", data_dir: str | None = None) -> tf.data.Dataset:
     """Tiny Shakespeare; :func:`rnnzoo.data.text.text_from_dataset` makes it one text stream."""
     dataset, _ = _load("tiny_shakespeare", split, data_dir)
     return dataset.map(lambda e: {"text": e["text"]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import re
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 import keras
 import numpy as np
@@ -92,9 +92,9 @@ class Vocabulary:
         level: str = "word",
         *,
         min_count: int = 1,
-        max_size: Optional[int] = None,
+        max_size: int | None = None,
         specials: Sequence[str] = (BOS, EOS),
-    ) -> "Vocabulary":
+    ) -> Vocabulary:
         """Counts ``tokens``; keeps those seen ``min_count`` times, at most ``max_size`` ids in all.
 
         Reserved tokens found in ``tokens`` keep their reserved ids. The number of token types left
@@ -124,7 +124,7 @@ class Vocabulary:
         return cls(reserved + kept[:room], level)
 
     @classmethod
-    def load(cls, path: PathLike, level: str = "word") -> "Vocabulary":
+    def load(cls, path: PathLike, level: str = "word") -> Vocabulary:
         """Reads a file written by :meth:`save`: one token a line, ``\\\\ \\n \\r \\t`` escaped."""
         tokens: list[str] = []
         lines: dict[str, int] = {}
@@ -189,7 +189,7 @@ class Vocabulary:
         texts: tf.Tensor,
         add_bos: bool = False,
         add_eos: bool = False,
-        max_length: Optional[int] = None,
+        max_length: int | None = None,
     ) -> tf.Tensor:
         """A batch of strings → ``[batch, length]`` int64 ids padded with 0 (``tf`` ops only).
 

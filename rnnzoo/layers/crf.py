@@ -36,7 +36,6 @@ import tensorflow as tf
 
 from rnnzoo.layers.cells import PACKAGE
 
-
 FORBIDDEN = -1e9
 """The score a forbidden transition, first or last tag gets in constrained decoding."""
 

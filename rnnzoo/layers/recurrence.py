@@ -18,7 +18,7 @@ Shared conventions:
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
@@ -51,7 +51,7 @@ def _fixed(xw: tf.Tensor) -> bool:
 
 def _scan(
     fn: Callable,
-    elems: Sequence[Optional[tf.Tensor]],
+    elems: Sequence[tf.Tensor | None],
     carry: tuple,
     num_outputs: int,
     reverse: bool = False,
@@ -87,12 +87,12 @@ def _scan(
     return carry, tuple(w.stack() for w in writers)
 
 
-def _carry(m: Optional[tf.Tensor], new: tf.Tensor, old: tf.Tensor) -> tf.Tensor:
+def _carry(m: tf.Tensor | None, new: tf.Tensor, old: tf.Tensor) -> tf.Tensor:
     """State update under a mask: ``new`` where the step is valid, else ``old``."""
     return new if m is None else tf.where(m, new, old)
 
 
-def _split_masked(m: Optional[tf.Tensor], grad: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def _split_masked(m: tf.Tensor | None, grad: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Backward of :func:`_carry`: the part of ``grad`` that reaches the new and the old state."""
     if m is None:
         return grad, tf.zeros_like(grad)
@@ -100,7 +100,7 @@ def _split_masked(m: Optional[tf.Tensor], grad: tf.Tensor) -> tuple[tf.Tensor, t
     return tf.where(m, grad, zeros), tf.where(m, zeros, grad)
 
 
-def _dropped(h: tf.Tensor, rmask: Optional[tf.Tensor]) -> tf.Tensor:
+def _dropped(h: tf.Tensor, rmask: tf.Tensor | None) -> tf.Tensor:
     return h if rmask is None else h * rmask
 
 
@@ -121,7 +121,7 @@ def _detached(*tensors: tf.Tensor) -> list[tf.Tensor]:
     return [tf.stop_gradient(t) for t in tensors]
 
 
-def _zeros_if_none(grad: Optional[tf.Tensor], like: tf.Tensor) -> tf.Tensor:
+def _zeros_if_none(grad: tf.Tensor | None, like: tf.Tensor) -> tf.Tensor:
     return tf.zeros_like(like) if grad is None else grad
 
 
@@ -170,8 +170,8 @@ def simple_rnn_sequence(
     xw: tf.Tensor,
     u: tf.Tensor,
     h0: tf.Tensor,
-    mask: Optional[tf.Tensor] = None,
-    rmask: Optional[tf.Tensor] = None,
+    mask: tf.Tensor | None = None,
+    rmask: tf.Tensor | None = None,
     activation: Activation = tf.tanh,
 ) -> tf.Tensor:
     """SimpleRNN over a sequence: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h).
@@ -260,8 +260,8 @@ def lstm_sequence(
     u: tf.Tensor,
     h0: tf.Tensor,
     c0: tf.Tensor,
-    mask: Optional[tf.Tensor] = None,
-    rmask: Optional[tf.Tensor] = None,
+    mask: tf.Tensor | None = None,
+    rmask: tf.Tensor | None = None,
     activation: Activation = tf.tanh,
     recurrent_activation: Activation = tf.sigmoid,
 ) -> tuple[tf.Tensor, tf.Tensor]:
@@ -384,8 +384,8 @@ def gru_sequence(
     u: tf.Tensor,
     b_rec: tf.Tensor,
     h0: tf.Tensor,
-    mask: Optional[tf.Tensor] = None,
-    rmask: Optional[tf.Tensor] = None,
+    mask: tf.Tensor | None = None,
+    rmask: tf.Tensor | None = None,
     activation: Activation = tf.tanh,
     recurrent_activation: Activation = tf.sigmoid,
     reset_after: bool = True,

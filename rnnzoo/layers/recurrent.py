@@ -132,11 +132,11 @@ class _FastRNN(keras.layers.RNN):
         return {**config, **self.cell.arguments()}
 
     @classmethod
-    def from_config(cls, config: dict) -> "_FastRNN":
+    def from_config(cls, config: dict) -> _FastRNN:
         return cls(**config)
 
     @classmethod
-    def from_builtin(cls, layer: keras.layers.Layer) -> "_FastRNN":
+    def from_builtin(cls, layer: keras.layers.Layer) -> _FastRNN:
         """The explicit layer equal to a built-in Keras layer, weights included."""
         from rnnzoo.layers.conversion import from_builtin
 

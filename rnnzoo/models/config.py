@@ -8,10 +8,11 @@ the allowed ones), a missing required key, a wrong type, or an impossible value.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import yaml
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
 
 _MISSING = object()
 
@@ -31,12 +32,12 @@ class Field:
 
     kind: type | tuple[type, ...]
     default: Any = _MISSING
-    choices: Optional[Sequence[Any]] = None
-    low: Optional[float] = None
-    high: Optional[float] = None
+    choices: Sequence[Any] | None = None
+    low: float | None = None
+    high: float | None = None
     high_open: bool = False
     nullable: bool = False
-    check: Optional[tuple[Callable[[Any], bool], str]] = None
+    check: tuple[Callable[[Any], bool], str] | None = None
 
     @property
     def required(self) -> bool:

@@ -7,7 +7,7 @@ token, so a run is reproducible and equals re-running the model on the full pref
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import keras
 import numpy as np

@@ -19,7 +19,6 @@ equations for decoding: :meth:`~Seq2SeqParts.encode` once, then
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import keras
 import numpy as np
@@ -30,7 +29,12 @@ from rnnzoo.layers import recurrent_layer
 from rnnzoo.layers.attention import BahdanauAttention, LuongAttention
 from rnnzoo.models.compiling import compile_token_model
 from rnnzoo.models.config import (
-    CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate,
+    CELLS,
+    IMPLEMENTATIONS,
+    PROBABILITY,
+    ConfigError,
+    Field,
+    validate,
 )
 
 ATTENTIONS = ("bahdanau", "luong")
@@ -106,13 +110,13 @@ class Seq2SeqParts:
     logits: keras.layers.Layer
     bridge: list = field(default_factory=list)
     bridge_concat: list = field(default_factory=list)
-    attention: Optional[keras.layers.Layer] = None
-    attention_concat: Optional[keras.layers.Layer] = None
-    attentional: Optional[keras.layers.Layer] = None
+    attention: keras.layers.Layer | None = None
+    attention_concat: keras.layers.Layer | None = None
+    attentional: keras.layers.Layer | None = None
     dropout: dict = field(default_factory=dict)
 
     @classmethod
-    def create(cls, cfg: dict) -> "Seq2SeqParts":
+    def create(cls, cfg: dict) -> Seq2SeqParts:
         """New layers for a validated config."""
         hidden = cfg["hidden"]
 
@@ -158,7 +162,7 @@ class Seq2SeqParts:
         return parts
 
     @classmethod
-    def from_model(cls, model: keras.Model) -> "Seq2SeqParts":
+    def from_model(cls, model: keras.Model) -> Seq2SeqParts:
         """The layers of a model made by :func:`build` (or loaded, or converted), by name."""
         layers = {layer.name: layer for layer in model.layers}
         if encoder_name(0) not in layers or decoder_name(0) not in layers:

@@ -13,7 +13,8 @@ models), so :func:`rnnzoo.layers.convert_model`, ``clone_model`` and ``.keras`` 
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -166,7 +167,7 @@ def build(config: Mapping[str, Any]) -> keras.Model:
     return keras.Model(inputs, probabilities, name="tagger")
 
 
-def allowed_transitions(tag_names: Sequence[str], scheme: Optional[str]) -> Optional[dict]:
+def allowed_transitions(tag_names: Sequence[str], scheme: str | None) -> dict | None:
     """Which transitions, first and last tags the entity ``scheme`` permits among ``tag_names``
     (the model's tags in id order), for :class:`rnnzoo.layers.CRF`'s ``allowed``; None without
     a scheme (POS). IOB2: ``I-X`` only after ``B-X`` or ``I-X``, never first. BIOES: after
@@ -198,7 +199,7 @@ def allowed_transitions(tag_names: Sequence[str], scheme: Optional[str]) -> Opti
 
 
 def constrain(model: keras.Model, tag_names: Sequence[str],
-              scheme: Optional[str]) -> Optional[dict]:
+              scheme: str | None) -> dict | None:
     """The scheme's :func:`allowed_transitions`, set on ``model``'s CRF (so that its output is
     the best *valid* path); returns them for a softmax head's :func:`decode_tag_ids`."""
     allowed = allowed_transitions(tag_names, scheme)
@@ -207,7 +208,7 @@ def constrain(model: keras.Model, tag_names: Sequence[str],
     return allowed
 
 
-def decode_tag_ids(outputs, words, allowed: Optional[dict] = None):
+def decode_tag_ids(outputs, words, allowed: dict | None = None):
     """Tag ids (B, T) int32 from a tagger's outputs: the CRF's tags as they are; a softmax's
     probabilities by argmax or, with ``allowed``, by Viterbi over log p(tag) among the
     permitted paths (no other transition scores)."""
@@ -223,7 +224,7 @@ def decode_tag_ids(outputs, words, allowed: Optional[dict] = None):
 
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
-                         clipnorm: Optional[float] = 5.0) -> keras.Model:
+                         clipnorm: float | None = 5.0) -> keras.Model:
     """Compiles ``model`` (from :func:`build`) with Adam for ``fit(inputs, tag_ids)``: the CRF's
     negative log-likelihood, or the masked cross-entropy −log p(y_t) for the softmax head."""
     optimizer = keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
@@ -235,7 +236,7 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
 
 
 def predict_tag_ids(model: keras.Model, inputs: Mapping[str, np.ndarray],
-                    batch_size: int = 32, allowed: Optional[dict] = None) -> np.ndarray:
+                    batch_size: int = 32, allowed: dict | None = None) -> np.ndarray:
     """Tag ids (B, T): the CRF's Viterbi path or the softmax's argmax (Viterbi among the
     ``allowed`` paths, see :func:`decode_tag_ids`); 0 at padded words."""
     outputs = model.predict(dict(inputs), batch_size=batch_size, verbose=0)
@@ -252,7 +253,7 @@ def tag_strings(tag_ids: np.ndarray, words: np.ndarray, tags: Sequence[str]) -> 
 
 def evaluate(model: keras.Model, inputs: Mapping[str, np.ndarray],
              gold: Sequence[Sequence[str]], tags: Sequence[str],
-             scheme: Optional[str] = "IOB2", batch_size: int = 32) -> dict:
+             scheme: str | None = "IOB2", batch_size: int = 32) -> dict:
     """Token accuracy (POS) and, when ``scheme`` is given, entity-level precision, recall and F1
     (seqeval, strict; NER) of ``model``'s tags, decoded among the paths ``scheme`` allows,
     against ``gold`` tag names."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -47,8 +46,8 @@ def example_requests(task) -> dict[str, dict[str, np.ndarray]]:
     return {"serving_default": {"sources": text}, "translate_greedy": {"sources": text}}
 
 
-def export(task, base: str | os.PathLike, version: Optional[int] = None,
-           name: Optional[str] = None) -> Path:
+def export(task, base: str | os.PathLike, version: int | None = None,
+           name: str | None = None) -> Path:
     """Writes ``task`` (an object from ``rnnzoo.load``) as version ``version`` (default: one
     above the highest present) of model ``name`` (default: the model's name) under ``base``;
     returns the version folder."""

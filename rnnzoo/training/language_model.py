@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Optional
 
 import keras
 import numpy as np
@@ -25,7 +24,15 @@ from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out_tail
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    callbacks as run_callbacks, finish, open_run, read_config, sections, start_model, vocabulary,
+    callbacks as run_callbacks,
+)
+from rnnzoo.training.runs import (
+    finish,
+    open_run,
+    read_config,
+    sections,
+    start_model,
+    vocabulary,
     write_config,
 )
 
@@ -56,7 +63,7 @@ TRAINING_SCHEMA = {
 }
 
 
-def corpus_splits(data: dict, data_dir: Optional[str], seed: int = 0) -> dict[str, str]:
+def corpus_splits(data: dict, data_dir: str | None, seed: int = 0) -> dict[str, str]:
     """train / valid / test text of the recipe's corpus, or of its ``files``."""
     if data["files"]:
         return file_splits(data["files"], read_text, seed, hold_out_tail)
@@ -76,8 +83,8 @@ def tokens_of(text: str, level: str) -> list[str]:
     return stream_tokens(text, level, line_end=EOS if level == "word" else None)
 
 
-def corpus_ids(data: dict, vocab_cfg: dict, level: str, data_dir: Optional[str], seed: int = 0,
-               init: Optional[dict] = None) -> tuple[Vocabulary, dict[str, list[int]]]:
+def corpus_ids(data: dict, vocab_cfg: dict, level: str, data_dir: str | None, seed: int = 0,
+               init: dict | None = None) -> tuple[Vocabulary, dict[str, list[int]]]:
     """The vocabulary (built from the train split's tokens, or, when fine-tuning from ``init``,
     the trained model's grown by them) and every split's token ids."""
     splits = corpus_splits(data, data_dir, seed)
@@ -180,7 +187,7 @@ def stream_metrics(level: str, total: float, count: int) -> dict:
     return {"perplexity": perplexity(total, count), "nll": total / count, "tokens": count}
 
 
-def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
+def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
           resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's language model into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
@@ -223,8 +230,8 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                   callbacks[-1].history, data)
 
 
-def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test",
-             data: Optional[dict] = None) -> dict:
+def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "test",
+             data: dict | None = None) -> dict:
     """Perplexity (word) or bits per character and per-character perplexity (char) of a
     trained run on a split of its corpus (or of ``data``, a data section in its place), every
     token scored with the state carried (one lane)."""

@@ -24,8 +24,9 @@ import contextlib
 import functools
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -38,7 +39,7 @@ STRATEGIES = ("mirrored", "multi-worker")
 class RunOptions:
     """Runtime options of a training run (see the module docstring)."""
 
-    strategy: Optional[str] = None
+    strategy: str | None = None
     mixed_precision: bool = False
     jit: bool = False
     verbose: int | str = 2

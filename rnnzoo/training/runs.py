@@ -7,8 +7,8 @@ import json
 import logging
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import keras
 
@@ -17,7 +17,12 @@ from rnnzoo.models.config import dump_yaml, load_yaml, validate
 from rnnzoo.plots import save_learning_curves
 from rnnzoo.saving import load_keras
 from rnnzoo.training.checkpoints import (
-    STATE_FILE, atomic_write, best_weights, load_checkpoint, load_model_weights, write_json,
+    STATE_FILE,
+    atomic_write,
+    best_weights,
+    load_checkpoint,
+    load_model_weights,
+    write_json,
 )
 from rnnzoo.training.datafiles import splits_present
 from rnnzoo.training.options import RunOptions, is_chief
@@ -53,7 +58,7 @@ def cpu_name() -> str:
 
 
 def start_model(checkpoints: Path, resume: bool, new_model: Callable[[], keras.Model],
-                init: Optional[dict] = None,
+                init: dict | None = None,
                 options: RunOptions = RunOptions()) -> tuple[keras.Model, int, dict]:
     """The model to fit, the epochs already done and the history so far: from the last
     checkpoint when resuming, else a new compiled model (its weights copied from ``init``'s
@@ -120,7 +125,7 @@ def grown(known: list[str], found: list[str], init: dict, closed: bool, what: st
     return known
 
 
-def vocabulary(init: Optional[dict], file: str, built: Vocabulary, closed: bool = False,
+def vocabulary(init: dict | None, file: str, built: Vocabulary, closed: bool = False,
                what: str = "tokens") -> Vocabulary:
     """The vocabulary to train with: ``built`` from the training data, or, when starting from a
     trained model (``init``), that model's ``file`` grown by ``built`` (see :func:`grown`)."""
@@ -158,8 +163,8 @@ def read_config(run: Path) -> dict:
 
 
 def finish(out: Path, trained: keras.Model, build: Callable[[], keras.Model],
-           evaluate: Callable[[Path, Optional[str], str], dict], data_dir: Optional[str],
-           history: dict, data: Optional[dict] = None) -> dict:
+           evaluate: Callable[[Path, str | None, str], dict], data_dir: str | None,
+           history: dict, data: dict | None = None) -> dict:
     """Saves the best weights (``checkpoints/best-N.weights.h5``, the best validation epoch of the
     whole run, else the last) in a freshly built float32 model (no optimizer state, not
     stateful) as ``model.keras``, evaluates it on the valid and test splits ``data`` has into

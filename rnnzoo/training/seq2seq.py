@@ -21,8 +21,9 @@ import collections
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -41,7 +42,15 @@ from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    callbacks as run_callbacks, finish, open_run, read_config, sections, start_model, vocabulary,
+    callbacks as run_callbacks,
+)
+from rnnzoo.training.runs import (
+    finish,
+    open_run,
+    read_config,
+    sections,
+    start_model,
+    vocabulary,
     write_config,
 )
 
@@ -156,8 +165,8 @@ def recase_chapters(verses: list[Verse]) -> list[Verse]:
             for v in verses]
 
 
-def kept_for_training(verse: Verse, max_words: Optional[int],
-                      ratio: Optional[Sequence[float]]) -> bool:
+def kept_for_training(verse: Verse, max_words: int | None,
+                      ratio: Sequence[float] | None) -> bool:
     """Whether both sides have words, at most ``max_words``, in a ratio within ``ratio``."""
     source, target = len(split_words(verse.source)), len(split_words(verse.target))
     if not source or not target:
@@ -192,7 +201,7 @@ def read_pairs_file(path: Path, data: dict) -> list[Verse]:
     return pairs
 
 
-def corpus_splits(data: dict, data_dir: Optional[str | os.PathLike],
+def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
                   seed: int = 0) -> dict[str, list[Verse]]:
     """train / valid / test verses: held-out books whole (verses with both sides), the rest
     filtered for training; or the pairs of ``data.files`` (training pairs filtered alike)."""
@@ -257,7 +266,7 @@ def target_counts(targets: list, vocab: Vocabulary) -> np.ndarray:
 
 
 def teacher_forcing_dataset(sources: list, targets: list, batch_size: int, bos_id: int,
-                            eos_id: int, shuffle_seed: Optional[int]) -> tf.data.Dataset:
+                            eos_id: int, shuffle_seed: int | None) -> tf.data.Dataset:
     """``({"source", "target_in"}, target_out)`` batches of similar lengths, 0-padded;
     shuffled each epoch when ``shuffle_seed`` is given."""
     source_ids, target_ids = ragged(sources), ragged(targets)
@@ -273,7 +282,7 @@ def teacher_forcing_dataset(sources: list, targets: list, batch_size: int, bos_i
     return dataset.map(inputs_and_labels).prefetch(2)
 
 
-def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
+def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
           resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's seq2seq model into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
@@ -292,7 +301,7 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
     encoded = {split: encode(splits[split], source_vocab, target_vocab)
                for split in ("train", "valid")}
 
-    def dataset(split: str, seed: Optional[int]) -> tf.data.Dataset:
+    def dataset(split: str, seed: int | None) -> tf.data.Dataset:
         return options.even_batches(teacher_forcing_dataset(
             *encoded[split], training["batch_size"], target_vocab.bos_id, target_vocab.eos_id,
             seed))
@@ -356,8 +365,8 @@ def oov_rate(texts: Sequence[str], vocab: Vocabulary) -> float:
     return float(np.mean([t not in known for t in tokens])) if tokens else 0.0
 
 
-def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test",
-             data: Optional[dict] = None) -> dict:
+def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "test",
+             data: dict | None = None) -> dict:
     """sacreBLEU BLEU and chrF of the beam-search translations of a split (detokenised text
     against the verses as written), with the split's out-of-vocabulary token rates (the split
     of ``data``, a data section in place of the run's, when given)."""

@@ -23,9 +23,10 @@ from __future__ import annotations
 import collections
 import logging
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -50,7 +51,15 @@ from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
-    callbacks as run_callbacks, finish, open_run, read_config, sections, start_model, vocabulary,
+    callbacks as run_callbacks,
+)
+from rnnzoo.training.runs import (
+    finish,
+    open_run,
+    read_config,
+    sections,
+    start_model,
+    vocabulary,
     write_config,
 )
 
@@ -133,7 +142,7 @@ class Vocabularies(NamedTuple):
 
     @classmethod
     def build(cls, sentences: Sequence[TaggedSentence], vocab_cfg: dict,
-              scheme: Optional[str], init: Optional[dict] = None) -> "Vocabularies":
+              scheme: str | None, init: dict | None = None) -> Vocabularies:
         """The vocabularies of the training ``sentences``, tags in the model's ``scheme``; or,
         starting from a trained model (``init``), that model's (see :func:`runs.vocabulary`)."""
         tokens = [t for s in sentences for t in s.tokens]
@@ -148,7 +157,7 @@ class Vocabularies(NamedTuple):
                      for name, vocab in zip(cls._fields, built)))
 
     @classmethod
-    def load(cls, run: Path) -> "Vocabularies":
+    def load(cls, run: Path) -> Vocabularies:
         return cls(*(Vocabulary.load(run / f"{name}.txt", level)
                      for name, level in zip(cls._fields, ("word", "char", "word"))))
 
@@ -170,7 +179,7 @@ class Vocabularies(NamedTuple):
         return self.tags.tokens[TAG_OFFSET:]
 
 
-def read_split_file(data: dict, name: str, data_dir: Optional[str]) -> list[TaggedSentence]:
+def read_split_file(data: dict, name: str, data_dir: str | None) -> list[TaggedSentence]:
     """The sentences of the corpus's ``name`` file (train, dev or test)."""
     corpus = CORPORA[data["corpus"]]
     return corpus.read(data_file(corpus.pattern.format(name), data_dir), data)
@@ -184,7 +193,7 @@ def read_tagged_file(path: Path, data: dict) -> list[TaggedSentence]:
     return read_iob2(path, token_column=0, tag_column=1)
 
 
-def corpus_splits(data: dict, seed: int, data_dir: Optional[str]) -> dict[str, list]:
+def corpus_splits(data: dict, seed: int, data_dir: str | None) -> dict[str, list]:
     """train / valid / test sentences as ``data`` cuts them (see the module docstring), or
     those of its ``files``."""
     if data["files"]:
@@ -198,25 +207,25 @@ def corpus_splits(data: dict, seed: int, data_dir: Optional[str]) -> dict[str, l
     return {"train": train, "valid": valid, "test": test}
 
 
-def model_tags(tags: list[str], scheme: Optional[str]) -> list[str]:
+def model_tags(tags: list[str], scheme: str | None) -> list[str]:
     """A sentence's tags as the model learns them: BIOES for ``scheme="BIOES"``, else as read."""
     return iob2_to_bioes(tags) if scheme == "BIOES" else tags
 
 
-def corpus_tags(tags: list[str], scheme: Optional[str]) -> list[str]:
+def corpus_tags(tags: list[str], scheme: str | None) -> list[str]:
     """Predicted tags back in the corpus's scheme: BIOES's S- and E- become IOB2's B- and I-."""
     if scheme != "BIOES":
         return tags
     return [{"S": "B", "E": "I"}.get(t[0], t[0]) + t[1:] for t in tags]
 
 
-def model_scheme(model: dict) -> Optional[str]:
+def model_scheme(model: dict) -> str | None:
     """The recipe model's entity tagging scheme (checked), before the data fix its sizes."""
     field = tagger.SCHEMA["scheme"]
     return check_value("model.scheme", model.get("scheme", field.default), field)
 
 
-def check_recipe(data: dict, scheme: Optional[str]) -> None:
+def check_recipe(data: dict, scheme: str | None) -> None:
     """Raises :class:`ConfigError` for settings that contradict each other."""
     if data["valid_fraction"] == 0 and "dev" in data["train_files"]:
         raise ConfigError("data.valid_fraction: must be > 0 when the dev file trains "
@@ -247,7 +256,7 @@ def features(sentences: Sequence[TaggedSentence], vocabs: Vocabularies, vocab_cf
 
 
 def tag_ids(sentences: Sequence[TaggedSentence], vocabs: Vocabularies,
-            scheme: Optional[str]) -> tf.RaggedTensor:
+            scheme: str | None) -> tf.RaggedTensor:
     """(N, None) int32 model tag ids of the (training) sentences."""
     ids = vocabs.tags.ids(t for s in sentences for t in model_tags(s.tags, scheme)) - TAG_OFFSET
     return tf.RaggedTensor.from_row_lengths(ids.astype("int32"), [len(s.tags) for s in sentences])
@@ -290,7 +299,7 @@ def training_dataset(inputs: dict, tags: tf.RaggedTensor, training: dict, seed: 
 
 
 def tagging_function(model: keras.Model, tag_names: Sequence[str],
-                     scheme: Optional[str]) -> Callable[[dict], tf.Tensor]:
+                     scheme: str | None) -> Callable[[dict], tf.Tensor]:
     """``model``'s tag ids (B, T) for padded inputs: the CRF's Viterbi path or the softmax's
     argmax, restricted to the paths the entity ``scheme`` allows (:func:`tagger.constrain`),
     traced once for all batch, sentence and word lengths (``model.predict`` retraces for each
@@ -323,7 +332,7 @@ def predict_tags(tag: Callable[[dict], tf.Tensor], inputs: dict[str, tf.RaggedTe
 
 
 def scores(tag: Callable[[dict], tf.Tensor], inputs: dict, gold: Sequence[Sequence[str]],
-           tag_names: Sequence[str], scheme: Optional[str], batch_size: int) -> dict:
+           tag_names: Sequence[str], scheme: str | None, batch_size: int) -> dict:
     """Token accuracy against the ``gold`` tags as read and, when the model's ``scheme`` is
     not ``None``, entity precision, recall and F1 (seqeval, strict IOB2)."""
     predicted = [corpus_tags(tags, scheme)
@@ -339,7 +348,7 @@ class ValidationScores(keras.callbacks.Callback):
     being the model's :func:`tagging_function` (``tag_names`` and ``scheme`` its)."""
 
     def __init__(self, score: Callable[[Callable], dict], tag_names: Sequence[str],
-                 scheme: Optional[str]):
+                 scheme: str | None):
         super().__init__()
         self.score, self.tag_names, self.scheme = score, tag_names, scheme
         self.tag = None
@@ -355,7 +364,7 @@ class ValidationScores(keras.callbacks.Callback):
 
 
 def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochCheckpoint,
-               tag_names: Sequence[str], scheme: Optional[str]):
+               tag_names: Sequence[str], scheme: str | None):
     return [
         ValidationScores(score, tag_names, scheme),
         keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=training["lr_decay"],
@@ -365,7 +374,7 @@ def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochC
     ]
 
 
-def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
+def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
           resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's tagger into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
@@ -409,8 +418,8 @@ def train(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
                   checkpoint.history, data)
 
 
-def evaluate(run_dir: str | os.PathLike, data_dir: Optional[str], split: str = "test",
-             data: Optional[dict] = None) -> dict:
+def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "test",
+             data: dict | None = None) -> dict:
     """Token accuracy and, for NER, entity precision, recall and F1 (seqeval, strict) of a
     trained run on ``split``: train, valid (or dev) or test, cut as its config.yaml says (or
     as ``data``, a data section in its place)."""

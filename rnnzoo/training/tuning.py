@@ -31,7 +31,7 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import keras_tuner as kt
 
@@ -113,7 +113,7 @@ def with_values(recipe: dict, values: dict[str, Any]) -> dict:
 class RecipeTuner:
     """Builds the keras-tuner tuner whose trials train the recipe."""
 
-    def __init__(self, recipe: dict, data_dir: Optional[str], out: Path, options: RunOptions):
+    def __init__(self, recipe: dict, data_dir: str | None, out: Path, options: RunOptions):
         from rnnzoo.training import recipe_module
 
         self.recipe, self.tune = validate_recipe(recipe), tune_section(recipe)
@@ -171,8 +171,8 @@ def is_tuning_worker() -> bool:
             and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", ""))
 
 
-def tune(recipe: dict, data_dir: Optional[str], out_dir: str | os.PathLike,
-         resume: bool = False, options: RunOptions = RunOptions()) -> Optional[dict]:
+def tune(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
+         resume: bool = False, options: RunOptions = RunOptions()) -> dict | None:
     """Searches the recipe's ``tune`` space into ``out_dir``; returns the best recipe (``None``
     in a distributed search's workers, which only run trials)."""
     out = Path(out_dir)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from rnnzoo.models.config import load_yaml
 from rnnzoo.training import recipe_module
@@ -32,11 +32,11 @@ def parse_settings(settings: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def finetune_recipe(name_or_path: str | os.PathLike, train: str | os.PathLike, *,
-                    valid: Optional[str | os.PathLike] = None,
-                    test: Optional[str | os.PathLike] = None, valid_fraction: float = 0.1,
-                    epochs: int = 3, learning_rate: Optional[float] = None,
-                    batch_size: Optional[int] = None, extend_vocab: bool = False,
-                    settings: Optional[dict[str, dict[str, Any]]] = None) -> dict:
+                    valid: str | os.PathLike | None = None,
+                    test: str | os.PathLike | None = None, valid_fraction: float = 0.1,
+                    epochs: int = 3, learning_rate: float | None = None,
+                    batch_size: int | None = None, extend_vocab: bool = False,
+                    settings: dict[str, dict[str, Any]] | None = None) -> dict:
     """The recipe that fine-tunes a model: its own (checksums verified), on the files, from its
     weights, for ``epochs`` (the recipe's learning rate and batch size unless given)."""
     folder = resolve(name_or_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Optional
 
 from rnnzoo.data.files import default_mode, loads_json
 from rnnzoo.saving import store_float16
@@ -43,7 +42,7 @@ def _json(path: Path) -> dict:
     return loads_json(path.read_text()) if path.is_file() else {}
 
 
-def publish(run_dir: str | Path, models_dir: str | Path, data_dir: Optional[str],
+def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
             splits: tuple[str, ...] = ("valid", "test"), data_dir_hint: str = "DATA") -> Path:
     """Copies the run's model (its weights stored as float16), vocabularies and recipe to
     ``models_dir/NAME`` (NAME from the recipe), evaluates it there on ``splits``, writes

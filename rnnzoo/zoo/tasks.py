@@ -14,8 +14,8 @@ import logging
 import math
 import os
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 import keras
 import numpy as np
@@ -53,15 +53,15 @@ class TaskModel:
         self.config = config
         self.keras_model = load_keras(self.folder / "model.keras")
 
-    def evaluate(self, data_dir: Optional[str] = None, split: str = "test") -> dict:
+    def evaluate(self, data_dir: str | None = None, split: str = "test") -> dict:
         """The recipe's metrics on a split of its corpus (data from ``data_dir`` or
         ``$RNNZOO_DATA``)."""
         from rnnzoo.training import recipe_module
 
         return recipe_module(self.task).evaluate(self.folder, data_dir, split)
 
-    def export(self, base: str | os.PathLike, version: Optional[int] = None,
-               name: Optional[str] = None) -> Path:
+    def export(self, base: str | os.PathLike, version: int | None = None,
+               name: str | None = None) -> Path:
         """A SavedModel for TensorFlow Serving at ``base/<name>/<version>/`` (see
         :func:`rnnzoo.serving.export`); returns the version folder."""
         from rnnzoo.serving import export
@@ -352,8 +352,8 @@ class Translator(TaskModel):
         unknown = self.source.ids(words) == UNK_ID
         return [w for w, missing in zip(words, unknown) if missing], len(words)
 
-    def translate(self, texts: str | Sequence[str], beam_size: Optional[int] = None,
-                  length_penalty: Optional[float] = None) -> str | list[str]:
+    def translate(self, texts: str | Sequence[str], beam_size: int | None = None,
+                  length_penalty: float | None = None) -> str | list[str]:
         """Beam-search translation of each text (the recipe's beam and penalty by default),
         decoded in batches of similar lengths; a batch's decode-length cap is 2 × its longest
         source + 10 (at most the recipe's ``max_decode_length``)."""

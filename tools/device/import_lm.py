@@ -18,7 +18,6 @@ import os
 import sys
 from pathlib import Path
 
-
 from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.layers import convert_model
 from rnnzoo.models import language_model
@@ -29,7 +28,7 @@ from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import finish, write_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_lm import load  # noqa: E402  (stand-alone: Keras, NumPy, PyYAML)
+from train_lm import load
 
 
 def main() -> None:

@@ -17,7 +17,10 @@ import numpy as np
 from rnnzoo.models import language_model
 from rnnzoo.models.config import dump_yaml, load_yaml, validate
 from rnnzoo.training.language_model import (
-    DATA_SCHEMA, TRAINING_SCHEMA, VOCABULARY_SCHEMA, corpus_ids,
+    DATA_SCHEMA,
+    TRAINING_SCHEMA,
+    VOCABULARY_SCHEMA,
+    corpus_ids,
 )
 from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import sections
