@@ -40,7 +40,7 @@ from cosmic_ray.plugins import get_operator
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-from rnnzoo.models.config import load_yaml
+from rnnzoo.training.config import load_yaml
 from rnnzoo.training.runs import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +55,8 @@ MODULES = {
     "rnnzoo/layers/cells.py": ["tests/test_layers.py"],
     "rnnzoo/layers/conversion.py": ["tests/test_layers.py"],
     "rnnzoo/layers/crf.py": ["tests/test_crf.py"],
-    "rnnzoo/models/decoding.py": ["tests/test_seq2seq.py"],
-    "rnnzoo/models/sampling.py": ["tests/test_language_model.py"],
+    "rnnzoo/tasks/seq2seq/decoding.py": ["tests/test_seq2seq.py"],
+    "rnnzoo/tasks/language_model/sampling.py": ["tests/test_language_model.py"],
     "rnnzoo/data/conll.py": ["tests/test_data.py"],
     "rnnzoo/data/vocab.py": ["tests/test_data.py"],
     "rnnzoo/zoo/manifest.py": ["tests/test_zoo.py", "tests/test_release.py"],

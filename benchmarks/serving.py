@@ -27,9 +27,9 @@ import tensorflow as tf
 from report import emit
 
 import rnnzoo
-from rnnzoo.serving import example_requests
-from rnnzoo.serving.signatures import DEFAULT_SAMPLING
+from rnnzoo.tasks.language_model.serving import DEFAULT_SAMPLING
 from rnnzoo.zoo.cards import cpu_name
+from rnnzoo.zoo.export import example_requests
 
 BATCH = 32
 

@@ -46,12 +46,15 @@ from report import emit  # noqa: E402
 
 from rnnzoo.data.text import lm_windows  # noqa: E402
 from rnnzoo.data.vocab import EOS, Vocabulary  # noqa: E402
-from rnnzoo.models import classifier, language_model, seq2seq, tagger  # noqa: E402
-from rnnzoo.models.config import validate  # noqa: E402
+from rnnzoo.tasks.classifier import model as classifier  # noqa: E402
+from rnnzoo.tasks.language_model import model as language_model  # noqa: E402
+from rnnzoo.tasks.seq2seq import model as seq2seq  # noqa: E402
+from rnnzoo.tasks.tagger import model as tagger  # noqa: E402
 from rnnzoo.training import classifier as classifier_recipe  # noqa: E402
 from rnnzoo.training import language_model as lm_recipe  # noqa: E402
 from rnnzoo.training import seq2seq as seq2seq_recipe  # noqa: E402
 from rnnzoo.training import tagger as tagger_recipe  # noqa: E402
+from rnnzoo.training.config import validate  # noqa: E402
 from rnnzoo.training.recipe import load_recipe  # noqa: E402
 from rnnzoo.training.runs import sections  # noqa: E402
 from rnnzoo.zoo.cards import cpu_name  # noqa: E402
@@ -93,7 +96,7 @@ def tagger_setup(recipe: dict, data_dir: str | None) -> Setup:
                                          tagger_recipe.TRAINING_SCHEMA)
     scheme = tagger_recipe.model_scheme(recipe["model"])
     train = tagger_recipe.corpus_splits(data, recipe["seed"], data_dir)["train"]
-    vocabs = tagger_recipe.Vocabularies.build(train, vocab_cfg, scheme)
+    vocabs = tagger_recipe.build_vocabularies(train, vocab_cfg, scheme)
     config = validate({**recipe["model"], "word_vocab_size": len(vocabs.words),
                        "char_vocab_size": len(vocabs.chars), "num_tags": len(vocabs.tag_names)},
                       tagger.SCHEMA, "model")
@@ -102,7 +105,7 @@ def tagger_setup(recipe: dict, data_dir: str | None) -> Setup:
     inputs = tagger_recipe.features(train, vocabs, vocab_cfg, config["char_features"] is not None)
     return model, tagger_recipe.training_dataset(
         inputs, tagger_recipe.tag_ids(train, vocabs, scheme), training, recipe["seed"],
-        vocabs.first_singleton(train, vocab_cfg))
+        tagger_recipe.first_singleton(vocabs, train, vocab_cfg))
 
 
 def seq2seq_setup(recipe: dict, data_dir: str | None) -> Setup:

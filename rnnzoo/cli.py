@@ -151,7 +151,7 @@ def evaluate(name_or_path: str, split: str, data_file: str | None, data_dir: str
     Example:
       rnnzoo evaluate gru-lm --data tests/data/finetune/persuasion_ch1.txt
     """
-    from rnnzoo.training import recipe_module
+    from rnnzoo.tasks.registry import get_task
     from rnnzoo.training.datafiles import for_files
     from rnnzoo.zoo.registry import read_config, resolve
 
@@ -159,7 +159,7 @@ def evaluate(name_or_path: str, split: str, data_file: str | None, data_dir: str
     config = read_config(folder)
     data = for_files(config["data"], test=data_file) if data_file else None
     split = "test" if data_file else split
-    metrics = recipe_module(config["task"]).evaluate(folder, data_dir, split, data=data)
+    metrics = get_task(config["task"]).recipe().evaluate(folder, data_dir, split, data=data)
     where = {"data": str(data_file)} if data_file else {"split": split}
     _print({"model": config["name"], **where, **metrics}, as_json)
 
@@ -187,7 +187,7 @@ def generate(name: str, prompt: str, max_tokens: int, temperature: float, top_k:
     Example:
       rnnzoo generate rnn-lm "It is a truth" --max-tokens 80 --temperature 0.7
     """
-    model = _task(name, "language_model")
+    model = _task(name, "generate")
     prompts = [line.rstrip("\n") for line in sys.stdin] if prompt == "-" else [prompt]
     try:
         for text in prompts:
@@ -237,12 +237,13 @@ def _warn_unknown(name: str, unknown: int, total: int) -> None:
                    "trained on?)", err=True)
 
 
-def _task(name: str, task: str):
+def _task(name: str, method: str):
+    """The model ``name``, loaded; a usage error when it has no ``method`` (the command's)."""
     from rnnzoo.zoo import load
 
     model = load(name)
-    if model.task != task:
-        raise click.UsageError(f"{name} is a {model.task} model, not a {task} model")
+    if not callable(getattr(model, method, None)):
+        raise click.UsageError(f"{name} is a {model.task} model; it cannot {method}")
     return model
 
 
@@ -274,7 +275,7 @@ def tag(name: str, text: str | None, file: str | None, pretokenized: bool, entit
     """
     from rnnzoo.data.text import ud_tokens
 
-    model = _task(name, "tagger")
+    model = _task(name, "tag")
     for sentence in _inputs(text, file):
         sentence = model.cut_text(sentence)
         tokens = sentence.split() if pretokenized else ud_tokens(sentence)
@@ -312,7 +313,7 @@ def translate(name: str, text: str | None, file: str | None, beam_size: int | No
     Example:
       rnnzoo translate lstm-seq2seq-en-es "In the beginning God created the heaven."
     """
-    model = _task(name, "seq2seq")
+    model = _task(name, "translate")
     sources = _inputs(text, file)
     for source, line in zip(sources, model.translate(sources, beam_size=beam_size)):
         unknown, total = model.unknown_words(source)
@@ -336,7 +337,7 @@ def classify(name: str, text: str | None, file: str | None, lines: bool, as_json
     Example:
       rnnzoo classify bilstm-spam "Win a free cruise, click here now"
     """
-    model = _task(name, "classifier")
+    model = _task(name, "classify")
     texts = _inputs(text, file, whole=not lines)
     if not texts:
         return
@@ -420,13 +421,13 @@ def train(config: str, data_dir: str | None, out_dir: str, resume: bool, **runti
     Example:
       rnnzoo train tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tiny
     """
-    from rnnzoo.training import recipe_module
+    from rnnzoo.tasks.registry import get_task
     from rnnzoo.training.recipe import load_recipe
 
     options = _options(**runtime)
     recipe = load_recipe(config)
     with _resumable(out_dir):
-        metrics = recipe_module(recipe["task"]).train(recipe, data_dir, out_dir, resume=resume,
+        metrics = get_task(recipe["task"]).recipe().train(recipe, data_dir, out_dir, resume=resume,
                                                       options=options)
     click.echo(json.dumps(metrics, indent=2))
 
@@ -503,7 +504,7 @@ def tune(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtim
     from pathlib import Path
 
     from rnnzoo.training.recipe import load_recipe
-    from rnnzoo.training.tuning import tune as tune_recipe
+    from rnnzoo.zoo.tuning import tune as tune_recipe
 
     best = tune_recipe(load_recipe(config), data_dir, out_dir, resume=resume,
                        options=_options(**runtime))

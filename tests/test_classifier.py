@@ -7,8 +7,8 @@ import pytest
 from rnnzoo import metrics
 from rnnzoo.layers import convert_model
 from rnnzoo.layers.pooling import AttentionPooling, MaskedMaxPooling
-from rnnzoo.models import classifier
-from rnnzoo.models.config import ConfigError
+from rnnzoo.tasks.classifier import model as classifier
+from rnnzoo.training.config import ConfigError
 
 
 def toy_data(n=256, length=12, vocab=30, seed=0):

@@ -130,7 +130,7 @@ def test_tag_translate_classify_answer_as_the_task_objects():
 
 
 @pytest.mark.parametrize("args, code, message", [
-    (("tag", "bilstm-spam", "hello"), 2, "bilstm-spam is a classifier model, not a tagger"),
+    (("tag", "bilstm-spam", "hello"), 2, "bilstm-spam is a classifier model; it cannot tag"),
     (("classify", "no-such-model", "hi"), 1, "rnnzoo: error:"),
     (("translate", "lstm-seq2seq-en-es", "x", "--beam-size", "0"), 2, "--beam-size"),
 ])

@@ -229,7 +229,7 @@ def _best_valid(score, tags: list[str], length: int, scheme: str) -> tuple[float
 @pytest.mark.parametrize("scheme", ["IOB2", "BIOES"])
 @pytest.mark.parametrize("seed", range(4))
 def test_constrained_viterbi_equals_brute_force_over_valid_paths(scheme, seed):
-    from rnnzoo.models.tagger import allowed_transitions
+    from rnnzoo.tasks.tagger.model import allowed_transitions
 
     tags = SCHEME_TAGS[scheme]
     rng = np.random.default_rng(seed)
@@ -260,7 +260,7 @@ def test_constrained_viterbi_equals_brute_force_over_valid_paths(scheme, seed):
 
 @pytest.mark.parametrize("scheme", ["IOB2", "BIOES"])
 def test_constrained_softmax_decoding_equals_brute_force(scheme):
-    from rnnzoo.models.tagger import allowed_transitions, decode_tag_ids
+    from rnnzoo.tasks.tagger.model import allowed_transitions, decode_tag_ids
 
     tags = SCHEME_TAGS[scheme]
     rng = np.random.default_rng(7)
@@ -277,7 +277,7 @@ def test_constrained_softmax_decoding_equals_brute_force(scheme):
 
 
 def test_allowed_transitions_of_each_scheme():
-    from rnnzoo.models.tagger import allowed_transitions
+    from rnnzoo.tasks.tagger.model import allowed_transitions
 
     tags = SCHEME_TAGS["IOB2"]
     allowed = allowed_transitions(tags, "IOB2")
@@ -293,7 +293,7 @@ def test_allowed_transitions_of_each_scheme():
 
 
 def test_constraints_travel_with_the_layer_and_are_checked(tmp_path):
-    from rnnzoo.models.tagger import allowed_transitions
+    from rnnzoo.tasks.tagger.model import allowed_transitions
 
     allowed = allowed_transitions(SCHEME_TAGS["IOB2"], "IOB2")
     inputs = keras.Input((None, 5))

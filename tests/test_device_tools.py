@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from rnnzoo.data.text import lm_windows
-from rnnzoo.models import language_model
-from rnnzoo.models.config import dump_yaml, validate
 from rnnzoo.saving import load_keras
-from rnnzoo.training.language_model import TRAINING_SCHEMA
+from rnnzoo.tasks.language_model import model as language_model
+from rnnzoo.tasks.language_model.recipe import TRAINING_SCHEMA
+from rnnzoo.training.config import dump_yaml, validate
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "device"
 sys.path.insert(0, str(TOOLS))

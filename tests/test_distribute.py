@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from rnnzoo.cli import main
-from rnnzoo.training.classifier import tokenize
+from rnnzoo.tasks.classifier.preprocessing import tokenize
 
 HERE = Path(__file__).parent
 NOVELS = HERE / "data" / "finetune" / "novels.jsonl"

@@ -252,7 +252,7 @@ def test_finetune_with_defaults_fits_the_batch_to_short_data_and_says_so(tmp_pat
 
 
 def test_a_run_that_fails_before_its_first_epoch_leaves_no_folder(tmp_path):
-    from rnnzoo.training.language_model import fitted_windows
+    from rnnzoo.tasks.language_model.recipe import fitted_windows
 
     broken = tmp_path / "broken.txt"
     broken.write_bytes(b"It is a truth \xff universally acknowledged\n")

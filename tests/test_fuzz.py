@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 import rnnzoo
 from rnnzoo.cli import main
 from rnnzoo.data.text import ud_tokens
-from rnnzoo.training.seq2seq import tokenize as seq2seq_tokens
+from rnnzoo.tasks.base import MAX_INPUT_TOKENS
+from rnnzoo.tasks.seq2seq.preprocessing import tokenize as seq2seq_tokens
 from rnnzoo.zoo import load
-from rnnzoo.zoo.tasks import MAX_INPUT_TOKENS
 
 TEXT = st.text(max_size=60)
 """Any code points but lone surrogates (which no UTF-8 text holds), newlines included."""

@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from rnnzoo.layers import convert_model
-from rnnzoo.models import language_model
-from rnnzoo.models.config import ConfigError
-from rnnzoo.models.sampling import Generator, filter_logits, sample_token, without_padding
+from rnnzoo.tasks.language_model import model as language_model
+from rnnzoo.tasks.language_model.sampling import Generator, filter_logits, sample_token, without_padding
+from rnnzoo.training.config import ConfigError
 
 TEXT = (Path(__file__).parent / "data" / "lm_tiny.txt").read_text()
 CHARS = sorted(set(TEXT))
@@ -213,7 +213,7 @@ def test_stateful_model_after_other_shapes():
 
 
 def test_zaremba_schedule_keeps_the_rate_then_decays_each_epoch():
-    from rnnzoo.training.language_model import exponential_rate
+    from rnnzoo.tasks.language_model.recipe import exponential_rate
 
     rate = exponential_rate(20.0, 0.5, decay_start=6)
     assert [rate(e) for e in range(9)] == [20.0] * 6 + [10.0, 5.0, 2.5]
@@ -221,7 +221,7 @@ def test_zaremba_schedule_keeps_the_rate_then_decays_each_epoch():
 
 
 def test_sgd_clips_the_global_norm_and_adam_each_gradient():
-    from rnnzoo.models.compiling import optimizer
+    from rnnzoo.training.compiling import optimizer
 
     sgd, adam = optimizer("sgd", 20.0, 0.25), optimizer("adam", 1e-3, 0.25)
     assert isinstance(sgd, keras.optimizers.SGD) and sgd.global_clipnorm == 0.25
@@ -255,7 +255,7 @@ def test_banned_ids_are_never_generated_even_when_most_likely():
 
 
 def test_without_ids_sets_only_the_banned_logits_to_minus_infinity():
-    from rnnzoo.models.sampling import without_ids
+    from rnnzoo.tasks.language_model.sampling import without_ids
 
     logits = tf.constant([[1.0, 2.0, 3.0, 4.0]])
     out = without_ids(logits, tf.constant([0, 3], tf.int32)).numpy()[0]

@@ -24,7 +24,6 @@ from rnnzoo.data import DataFormatError
 from rnnzoo.data.conll import MAX_SENTENCE_TOKENS, read_iob2
 from rnnzoo.data.documents import read_jsonl_documents
 from rnnzoo.data.files import default_mode
-from rnnzoo.models.config import ConfigError, dump_yaml, load_yaml
 from rnnzoo.saving import MIN_KERAS, UnsafeKerasError, check_keras, store_float16, version_tuple
 from rnnzoo.serving.layout import check_name as check_export_name
 from rnnzoo.serving.layout import write_version
@@ -36,6 +35,7 @@ from rnnzoo.training.checkpoints import (
     best_weights,
     load_model_weights,
 )
+from rnnzoo.training.config import ConfigError, dump_yaml, load_yaml
 from rnnzoo.training.recipe import MAX_DESCRIPTION, check_name, load_recipe
 from rnnzoo.zoo.manifest import MANIFEST, ChecksumError, write_manifest
 from rnnzoo.zoo.publish import publish

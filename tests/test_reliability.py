@@ -20,19 +20,19 @@ from tiny_recipes import TINY_LM
 import rnnzoo
 from rnnzoo.cli import main
 from rnnzoo.data import DataFormatError, read_tsv_pairs
-from rnnzoo.models import language_model
-from rnnzoo.models.config import ConfigError
-from rnnzoo.training import language_model as lm_recipe
+from rnnzoo.tasks.base import MAX_INPUT_TOKENS
+from rnnzoo.tasks.language_model import model as language_model
+from rnnzoo.tasks.language_model import recipe as lm_recipe
 from rnnzoo.training.checkpoints import (
     STATE_FILE,
     CheckpointMismatchError,
     check_architecture,
 )
+from rnnzoo.training.config import ConfigError
 from rnnzoo.training.recipe import load_recipe
 from rnnzoo.zoo import load
 from rnnzoo.zoo.manifest import ChecksumError, sha256
 from rnnzoo.zoo.registry import UnknownModelError
-from rnnzoo.zoo.tasks import MAX_INPUT_TOKENS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "rnnzoo"
@@ -280,7 +280,7 @@ def _timed(call):
 def test_a_1mb_line_is_cut_and_answered_quickly(caplog):
     words = LINE.split()
     head = " ".join(words[:MAX_INPUT_TOKENS])
-    caplog.set_level(logging.WARNING, "rnnzoo.zoo.tasks")
+    caplog.set_level(logging.WARNING, "rnnzoo.tasks.base")
     lm = shipped("rnn-lm")
     generated, seconds = _timed(lambda: lm.generate(LINE, max_tokens=5, temperature=0))
     assert generated == lm.generate(LINE[-MAX_INPUT_TOKENS:], max_tokens=5, temperature=0)
@@ -468,7 +468,7 @@ def test_yaml_is_read_by_the_safe_loader_in_one_place_only():
                "yaml.ScalarNode"}
     uses = [(str(path), _dotted(node)) for path, node in _calls_and_imports()
             if isinstance(node, ast.Attribute) and _dotted(node).startswith("yaml.")]
-    assert {path for path, _ in uses} == {"rnnzoo/models/config.py"}
+    assert {path for path, _ in uses} == {"rnnzoo/training/config.py"}
     assert {name for _, name in uses} <= allowed
     assert not [(path, node.module) for path, node in _calls_and_imports()
                 if isinstance(node, ast.ImportFrom) and node.module == "yaml"]
@@ -485,10 +485,10 @@ def test_keras_files_load_in_safe_mode_only():
     callers = {str(path) for path, node in _calls_and_imports()
                if isinstance(node, ast.ImportFrom) and node.module == "rnnzoo.saving"
                and "load_keras" in [a.name for a in node.names]}
-    assert callers == {"rnnzoo/zoo/tasks.py", "rnnzoo/training/checkpoints.py",
-                       "rnnzoo/training/runs.py", "rnnzoo/training/language_model.py",
-                       "rnnzoo/training/tagger.py", "rnnzoo/training/classifier.py",
-                       "rnnzoo/training/seq2seq.py"}
+    assert callers == {"rnnzoo/tasks/base.py", "rnnzoo/training/checkpoints.py",
+                       "rnnzoo/training/runs.py", "rnnzoo/tasks/language_model/recipe.py",
+                       "rnnzoo/tasks/tagger/recipe.py", "rnnzoo/tasks/classifier/recipe.py",
+                       "rnnzoo/tasks/seq2seq/recipe.py"}
     assert not [path for path, node in _calls_and_imports() if isinstance(node, ast.Attribute)
                 and node.attr == "enable_unsafe_deserialization"]
 

@@ -9,10 +9,10 @@ import tensorflow as tf
 
 from rnnzoo.layers import convert_model
 from rnnzoo.metrics import bleu, chrf
-from rnnzoo.models import seq2seq
-from rnnzoo.models.config import ConfigError
-from rnnzoo.models.decoding import beam_search, gnmt_length_penalty, greedy_decode
 from rnnzoo.plots import save_attention_heatmap
+from rnnzoo.tasks.seq2seq import model as seq2seq
+from rnnzoo.tasks.seq2seq.decoding import beam_search, gnmt_length_penalty, greedy_decode
+from rnnzoo.training.config import ConfigError
 
 PAD, BOS, EOS = 0, 1, 2
 SOURCE = np.array([[3, 4, 5, 6, 0], [7, 8, 0, 0, 0], [9, 4, 4, 10, 11]], "int32")

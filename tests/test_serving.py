@@ -14,17 +14,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import rnnzoo
-from rnnzoo.serving import (
-    MODELS_CONFIG,
-    VersionExistsError,
-    example_requests,
-    read_warmup,
-    text_ops,
-)
+from rnnzoo.serving import MODELS_CONFIG, VersionExistsError, read_warmup, text_ops
 from rnnzoo.serving.layout import write_version
-from rnnzoo.training.classifier import tokenize as classifier_tokens
-from rnnzoo.training.seq2seq import detokenize
-from rnnzoo.training.seq2seq import tokenize as seq2seq_tokens
+from rnnzoo.tasks.classifier.preprocessing import tokenize as classifier_tokens
+from rnnzoo.tasks.seq2seq.preprocessing import detokenize
+from rnnzoo.tasks.seq2seq.preprocessing import tokenize as seq2seq_tokens
+from rnnzoo.zoo.export import example_requests
 
 CLIENT = Path(__file__).parent / "serving_client.py"
 LONG = " ".join(f"word{i % 7} London ," for i in range(400))

@@ -6,8 +6,8 @@ import pytest
 
 from rnnzoo.layers import convert_model
 from rnnzoo.layers.crf import CRFModel
-from rnnzoo.models import tagger
-from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, ConfigError
+from rnnzoo.tasks.tagger import model as tagger
+from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, ConfigError
 
 TAGS = ["O", "B-PER", "B-LOC"]
 TINY = dict(word_vocab_size=30, char_vocab_size=12, num_tags=3, word_dim=6, char_dim=4,

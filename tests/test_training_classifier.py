@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from rnnzoo.data import email_text
-from rnnzoo.training import classifier
+from rnnzoo.tasks.classifier import preprocessing
+from rnnzoo.tasks.classifier import recipe as classifier
 
 FIXTURES = Path(__file__).parent / "data" / "spamassassin"
 FOLDER = "spam_assassin/package/data"
@@ -59,9 +60,9 @@ def run(data_dir, tmp_path_factory) -> tuple[Path, dict]:
 
 
 def test_tokenize_splits_punctuation_and_lowercases():
-    assert classifier.tokenize("FREE money!!! Click", True) == ["free", "money", "!", "!", "!",
+    assert preprocessing.tokenize("FREE money!!! Click", True) == ["free", "money", "!", "!", "!",
                                                                  "click"]
-    assert classifier.tokenize("Hi,  Bob", False) == ["Hi", ",", "Bob"]
+    assert preprocessing.tokenize("Hi,  Bob", False) == ["Hi", ",", "Bob"]
 
 
 def test_unique_documents_drops_empty_and_repeated():

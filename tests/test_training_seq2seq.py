@@ -9,8 +9,9 @@ import yaml
 
 from rnnzoo.data import DataFormatError
 from rnnzoo.data.vocab import Vocabulary
-from rnnzoo.models.config import validate
-from rnnzoo.training import seq2seq
+from rnnzoo.tasks.seq2seq import preprocessing
+from rnnzoo.tasks.seq2seq import recipe as seq2seq
+from rnnzoo.training.config import validate
 
 SLICE = Path(__file__).parent / "data" / "kjv_rv1909_slice.tsv"
 FILE = "bible_en_es/kjv_rv1909.tsv"
@@ -67,9 +68,9 @@ def run(data_dir, tmp_path_factory) -> tuple[Path, dict]:
 
 def test_tokens_detokenise_to_the_text():
     text = "¿Qué es esto? Dijo: (Porque la vida fué manifestada, y vimos;) ¡Beth-el!"
-    tokens = seq2seq.tokenize(text)
+    tokens = preprocessing.tokenize(text)
     assert tokens[:4] == ["¿", "Qué", "es", "esto"] and "Beth-el" in tokens
-    assert seq2seq.detokenize(tokens) == text
+    assert preprocessing.detokenize(tokens) == text
 
 
 def test_chapter_capitals_take_the_usual_form():

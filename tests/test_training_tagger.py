@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from rnnzoo.data import Vocabulary
-from rnnzoo.models.config import ConfigError, validate
-from rnnzoo.training import tagger as recipe_module
+from rnnzoo.tasks.tagger import preprocessing
+from rnnzoo.tasks.tagger import recipe as recipe_module
 from rnnzoo.training.checkpoints import STATE_FILE
+from rnnzoo.training.config import ConfigError, validate
 
 SLICES = Path(__file__).parent / "data"
 MODEL = dict(word_dim=8, char_dim=4, char_hidden=4, hidden=8, dropout=0.1,
@@ -113,9 +114,9 @@ def test_ner_metrics_and_splits(ner_run, data_dir):
 
 def test_bioes_tags_round_trip_and_the_model_learns_them(ner_run):
     tags = ["B-PER", "I-PER", "O", "B-LOC", "B-ORG", "I-ORG", "I-ORG"]
-    bioes = recipe_module.model_tags(tags, "BIOES")
+    bioes = preprocessing.model_tags(tags, "BIOES")
     assert bioes == ["B-PER", "E-PER", "O", "S-LOC", "B-ORG", "I-ORG", "E-ORG"]
-    assert recipe_module.corpus_tags(bioes, "BIOES") == tags
+    assert preprocessing.corpus_tags(bioes, "BIOES") == tags
     assert "E-LOC" in Vocabulary.load(ner_run[0] / "tags.txt").tokens
 
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from test_cli import ROOT, example
 
 from rnnzoo.cli import main
-from rnnzoo.models.config import ConfigError
-from rnnzoo.training.tuning import tune_section
+from rnnzoo.training.config import ConfigError
+from rnnzoo.zoo.tuning import tune_section
 
 TINY = ROOT / "tests" / "data" / "recipes" / "tiny-classifier.yaml"
 
@@ -102,7 +102,7 @@ def test_each_tuner_is_built_over_the_declared_space(tmp_path, kind, tuner_class
     import keras_tuner as kt
 
     from rnnzoo.training.options import RunOptions
-    from rnnzoo.training.tuning import RecipeTuner
+    from rnnzoo.zoo.tuning import RecipeTuner
 
     recipe = yaml.safe_load(TINY.read_text())
     recipe["data"]["files"]["train"] = str(ROOT / "tests" / "data" / "finetune" / "novels.jsonl")

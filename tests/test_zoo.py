@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import rnnzoo
 from rnnzoo.cli import main
-from rnnzoo.training import language_model as lm_recipe
+from rnnzoo.tasks.language_model import recipe as lm_recipe
 from rnnzoo.training.recipe import load_recipe
 from rnnzoo.zoo.manifest import ChecksumError
 from rnnzoo.zoo.publish import publish
@@ -285,7 +285,7 @@ def test_target_line(target, metrics, line):
     ({"at_most": 1}, "target.metric"),
 ])
 def test_bad_targets_name_the_problem(target, message):
-    from rnnzoo.models.config import ConfigError
+    from rnnzoo.training.config import ConfigError
     from rnnzoo.training.recipe import validate_recipe
 
     with pytest.raises(ConfigError, match=message):

@@ -58,3 +58,24 @@ def detokenize(texts: tf.Tensor) -> tf.Tensor:
     ``. , ; : ? ! ) ]``, none after ``¿ ¡ ( [``."""
     texts = tf.strings.regex_replace(texts, r" ([.,;:?!)\]])", r"\1")
     return tf.strings.regex_replace(texts, r"([¿¡(\[]) ", r"\1")
+
+
+STRINGS = tf.TensorSpec([None], tf.string)
+"""The input of every serving signature: a batch of raw strings."""
+
+
+def lookup_ids(vocab, tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.RaggedTensor:
+    """int32 ids of token strings (unknown and ``<pad>`` → ``<unk>``)."""
+    ids = vocab.lookup(tokens)
+    if isinstance(ids, tf.RaggedTensor):
+        return ids.with_flat_values(tf.cast(ids.flat_values, tf.int32))
+    return tf.cast(ids, tf.int32)
+
+
+def at_least_one(ids: tf.RaggedTensor, filler: int) -> tf.Tensor:
+    """Rows padded with 0 to the longest; an empty row becomes ``[filler]``."""
+    dense = ids.to_tensor()
+    dense = tf.pad(dense, [[0, 0], [0, tf.maximum(1 - tf.shape(dense)[1], 0)]])
+    empty = tf.equal(ids.row_lengths(), 0)[:, None]
+    first = tf.one_hot(0, tf.shape(dense)[1], on_value=filler, off_value=0, dtype=tf.int32)
+    return tf.where(empty, first[None, :] + tf.zeros_like(dense), dense)

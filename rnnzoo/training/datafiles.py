@@ -8,7 +8,7 @@ it in; a recipe may also set it by hand::
 Without a ``valid`` file, ``valid_fraction`` of the training examples is held out (seeded; for a
 text stream, its last part). A split without a file is absent: evaluating it is an error.
 
-Formats (:data:`FORMATS`): language models read plain UTF-8 text; taggers CoNLL-U (``.conllu``,
+Formats: language models read plain UTF-8 text; taggers CoNLL-U (``.conllu``,
 tags from the recipe's ``data.column``) or IOB2 (token and tag in the first two columns);
 translators a TSV of source and target (a header naming the recipe's source and target
 columns, or exactly two columns and no header); classifiers CSV (header ``text,label``) or
@@ -24,16 +24,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from rnnzoo.models.config import Field, validate
+from rnnzoo.training.config import Field, validate
 
 T = TypeVar("T")
 SPLITS = ("train", "valid", "test")
-FORMATS = {
-    "language_model": "plain UTF-8 text",
-    "tagger": "CoNLL-U (.conllu) or IOB2 (token and tag columns)",
-    "seq2seq": "TSV (source and target columns)",
-    "classifier": "CSV (.csv, columns text and label) or JSONL (.jsonl, keys text and label)",
-}
 SCHEMA = {
     "train": Field(str, default=None, nullable=True),
     "valid": Field(str, default=None, nullable=True),

@@ -6,9 +6,9 @@ import os
 import re
 from pathlib import Path
 
-from rnnzoo.models.config import ConfigError, Field, load_yaml, validate
+from rnnzoo.tasks.registry import task_names
+from rnnzoo.training.config import ConfigError, Field, load_yaml, validate
 
-TASKS = ("language_model", "tagger", "seq2seq", "classifier")
 NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_DESCRIPTION = 120
 NAME_RULE = "1 to 64 lower-case ASCII letters, digits and '-', starting with a letter or digit"
@@ -23,7 +23,7 @@ def check_name(name: object) -> str:
 
 SCHEMA = {
     "name": Field(str, check=(lambda s: bool(NAME.fullmatch(s)), f"must be {NAME_RULE}")),
-    "task": Field(str, choices=TASKS),
+    "task": Field(str, choices=task_names()),
     "description": Field(str, check=(lambda s: 0 < len(s) <= MAX_DESCRIPTION,
                                      f"must be 1 to {MAX_DESCRIPTION} characters")),
     "notes": Field(str, default=""),
@@ -40,7 +40,7 @@ SCHEMA = {
 chosen, timings and other detail. ``target`` (optional): the figure the model is meant to reach,
 e.g. ``{split: test, metric: perplexity, at_most: 100}`` (or ``at_least``); its model card says
 whether it was met. ``init`` (optional): see :data:`INIT_SCHEMA`. ``tune`` (optional): the tuner
-and search space of ``rnnzoo tune`` (:mod:`rnnzoo.training.tuning`)."""
+and search space of ``rnnzoo tune`` (:mod:`rnnzoo.zoo.tuning`)."""
 
 INIT_SCHEMA = {"from": Field(str), "extend_vocab": Field(bool, default=False)}
 """``init`` (optional): the trained model folder training starts from (fine-tuning: its

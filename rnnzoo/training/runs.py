@@ -13,7 +13,6 @@ from pathlib import Path
 import keras
 
 from rnnzoo.data.vocab import PAD, UNK, Vocabulary
-from rnnzoo.models.config import dump_yaml, load_yaml, validate
 from rnnzoo.plots import save_learning_curves
 from rnnzoo.saving import load_keras
 from rnnzoo.training.checkpoints import (
@@ -24,6 +23,7 @@ from rnnzoo.training.checkpoints import (
     load_model_weights,
     write_json,
 )
+from rnnzoo.training.config import dump_yaml, load_yaml, validate
 from rnnzoo.training.datafiles import splits_present
 from rnnzoo.training.options import RunOptions, is_chief
 from rnnzoo.training.recipe import INIT_SCHEMA, validate_recipe

@@ -9,7 +9,7 @@ from rnnzoo.data.files import loads_json
 from rnnzoo.zoo.registry import list_models, read_config, resolve
 
 if TYPE_CHECKING:
-    from rnnzoo.zoo.tasks import TaskModel
+    from rnnzoo.tasks.base import TaskModel
 
 __all__ = ["info", "list_models", "load"]
 
@@ -20,14 +20,14 @@ def load(name_or_path: str | os.PathLike) -> TaskModel:
     Zoo models are checked against their sha256 manifest before anything is read; the Keras
     model loads with ``safe_mode=True`` (no code runs from the file).
     """
-    from rnnzoo.zoo.tasks import TASKS
+    from rnnzoo.tasks.registry import get_task, task_names
 
     folder = resolve(name_or_path)
     config = read_config(folder)
     task = config.get("task")
-    if task not in TASKS:
-        raise ValueError(f"{folder}: task {task!r} cannot be loaded yet; one of {sorted(TASKS)}")
-    return TASKS[task](folder, config)
+    if task not in task_names():
+        raise ValueError(f"{folder}: task {task!r} cannot be loaded; one of {list(task_names())}")
+    return get_task(task).model_class()(folder, config)
 
 
 def info(name_or_path: str | os.PathLike) -> dict:

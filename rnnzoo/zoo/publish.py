@@ -8,12 +8,11 @@ from pathlib import Path
 
 from rnnzoo.data.files import default_mode, loads_json
 from rnnzoo.saving import store_float16
-from rnnzoo.training import recipe_module
+from rnnzoo.tasks.registry import get_task
 from rnnzoo.training.recipe import check_name
 from rnnzoo.training.runs import read_config
-from rnnzoo.zoo.cards import render, samples
+from rnnzoo.zoo.cards import render
 from rnnzoo.zoo.manifest import write_manifest
-from rnnzoo.zoo.tasks import TASKS
 
 SKIPPED = {"checkpoints", "logs", "history.json", "metrics.json", "manifest.json", "README.md",
            "learning_curves.png"}
@@ -62,14 +61,14 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
             shutil.copyfile(item, staging / item.name)
         store_float16(staging / "model.keras")
         history, runtime = _json(run / "history.json"), _json(run / "runtime.json")
-        metrics = {split: recipe_module(config["task"]).evaluate(staging, data_dir, split)
+        metrics = {split: get_task(config["task"]).recipe().evaluate(staging, data_dir, split)
                    for split in splits}
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (staging / "history.json").write_text(json.dumps(history, indent=2) + "\n")
-        task = TASKS[config["task"]](staging, config)
+        task = get_task(config["task"]).model_class()(staging, config)
         (staging / "README.md").write_text(
             render(config, metrics, task.keras_model.count_params(), history, data_dir_hint,
-                   runtime, samples(task)))
+                   runtime, task.samples()))
         write_manifest(staging, [p.name for p in staging.iterdir() if p.is_file()])
         for item in staging.iterdir():
             item.chmod(default_mode())

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from rnnzoo.models.config import load_yaml
+from rnnzoo.training.config import load_yaml
 from rnnzoo.training.recipe import NAME
 from rnnzoo.zoo.manifest import MANIFEST, verify
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.layers import convert_model
-from rnnzoo.models import language_model
-from rnnzoo.models.config import load_yaml
+from rnnzoo.tasks.language_model import model as language_model
+from rnnzoo.tasks.language_model.recipe import evaluate
 from rnnzoo.training.checkpoints import write_json
-from rnnzoo.training.language_model import evaluate
+from rnnzoo.training.config import load_yaml
 from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import finish, write_config
 

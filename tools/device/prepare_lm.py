@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnzoo.models import language_model
-from rnnzoo.models.config import dump_yaml, load_yaml, validate
-from rnnzoo.training.language_model import (
+from rnnzoo.tasks.language_model import model as language_model
+from rnnzoo.tasks.language_model.recipe import (
     DATA_SCHEMA,
     TRAINING_SCHEMA,
     VOCABULARY_SCHEMA,
     corpus_ids,
 )
+from rnnzoo.training.config import dump_yaml, load_yaml, validate
 from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import sections
 

@@ -2,8 +2,8 @@
 
 Stand-alone (Keras 3, NumPy and PyYAML; no TensorFlow, no rnnzoo), so it runs where TensorFlow
 is not installed. It builds the recipe's model with Keras's built-in recurrent layers under the
-layer names ``rnnzoo.models.language_model.build`` gives them and trains it as
-``rnnzoo.training.language_model.train`` does: the stream cut into ``batch_size`` lanes and
+layer names ``rnnzoo.tasks.language_model.model.build`` gives them and trains it as
+``rnnzoo.tasks.language_model.recipe.train`` does: the stream cut into ``batch_size`` lanes and
 windows of ``bptt`` steps, state carried across windows and reset at each epoch and around
 validation, Adam (clipnorm) or SGD (global clipnorm), the recipe's schedule and early stopping.
 Input: the recipe (every default filled in) and the ids that ``tools/device/prepare_lm.py``
@@ -66,7 +66,7 @@ class TiedEmbedding(keras.layers.Layer):
 
 
 def build(model: dict, vocab_size: int, batch: int) -> keras.Model:
-    """The language model of ``rnnzoo.models.language_model.build`` (built-in layers)."""
+    """The language model of ``rnnzoo.tasks.language_model.model.build`` (built-in layers)."""
     tied, dim = model["tie_weights"], model["embedding_dim"]
     ids = keras.Input(shape=(None,), batch_size=batch, dtype="int32", name="ids")
     embedding = (TiedEmbedding(vocab_size, dim, name="embedding") if tied else

@@ -19,12 +19,14 @@ the last step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from rnnzoo.models.seq2seq import Seq2SeqParts
+from rnnzoo.tasks.seq2seq.model import Seq2SeqParts
 
 
 class GreedyOutput(NamedTuple):
@@ -253,3 +255,28 @@ def _beam(model, source, beam_size: int, max_length, alpha, bos_id, eos_id):
     )
     scores = log_probs / gnmt_length_penalty(steps, alpha)
     return ids, _lengths(ids, eos_id), scores, log_probs, attention
+
+
+def ragged(sequences: Sequence[np.ndarray]) -> tf.RaggedTensor:
+    lengths = [len(s) for s in sequences]
+    values = np.concatenate(sequences) if sequences else np.zeros([0], np.int64)
+    return tf.RaggedTensor.from_row_lengths(values.astype(np.int32), lengths)
+
+
+def translate(model: keras.Model, sources: list, cfg: dict, batch_size: int) -> list[list[int]]:
+    """Beam-search translations (ids before EOS) of each source, decoded in batches of similar
+    lengths and returned in the input order."""
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    outputs: dict[int, list[int]] = {}
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        source = ragged([sources[i] for i in batch]).to_tensor()
+        longest = int(source.shape[1])
+        found = beam_search(model, source, beam_size=cfg["beam_size"],
+                             length_penalty=cfg["length_penalty"],
+                             max_length=min(cfg["max_decode_length"], 2 * longest + 10),
+                             bos_id=cfg["bos_id"], eos_id=cfg["eos_id"])
+        ids, lengths = found.ids[:, 0].numpy(), found.lengths[:, 0].numpy()
+        for row, index in enumerate(batch):
+            outputs[index] = ids[row, : lengths[row]].tolist()
+    return [outputs[i] for i in range(len(sources))]

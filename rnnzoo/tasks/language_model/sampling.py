@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.models.language_model import EMBEDDING, OUTPUT, PROJECTION, rnn_name
+from rnnzoo.tasks.language_model.model import EMBEDDING, OUTPUT, PROJECTION, rnn_name
 
 
 def without_padding(logits: tf.Tensor) -> tf.Tensor:

@@ -16,11 +16,11 @@ from rnnzoo.data.files import read_text
 from rnnzoo.data.text import lm_windows, stream_tokens
 from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.metrics import bits_per_char, perplexity
-from rnnzoo.models import language_model
-from rnnzoo.models.compiling import OPTIMIZERS
-from rnnzoo.models.config import Field, validate
 from rnnzoo.saving import load_keras
+from rnnzoo.tasks.language_model import model as language_model
 from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.compiling import OPTIMIZERS
+from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out_tail
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (

@@ -27,8 +27,8 @@ from keras import ops
 
 from rnnzoo.layers import recurrent_layer
 from rnnzoo.layers.attention import BahdanauAttention, LuongAttention
-from rnnzoo.models.compiling import compile_token_model
-from rnnzoo.models.config import (
+from rnnzoo.training.compiling import compile_token_model
+from rnnzoo.training.config import (
     CELLS,
     IMPLEMENTATIONS,
     PROBABILITY,

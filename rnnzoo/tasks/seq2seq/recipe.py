@@ -32,13 +32,14 @@ import tensorflow as tf
 from rnnzoo.data.batching import bucket_batch
 from rnnzoo.data.corpora import data_file
 from rnnzoo.data.files import DataFormatError, PathLike, iter_lines
-from rnnzoo.data.vocab import BOS, EOS, PAD, UNK, Vocabulary, split_words
+from rnnzoo.data.vocab import Vocabulary, split_words
 from rnnzoo.metrics import bleu, chrf
-from rnnzoo.models import seq2seq
-from rnnzoo.models.config import ConfigError, Field, validate
-from rnnzoo.models.decoding import beam_search
 from rnnzoo.saving import load_keras
+from rnnzoo.tasks.seq2seq import model as seq2seq
+from rnnzoo.tasks.seq2seq.decoding import ragged, translate
+from rnnzoo.tasks.seq2seq.preprocessing import SOURCE_VOCAB, TARGET_VOCAB, to_text, tokenize
 from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.config import ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
@@ -56,14 +57,10 @@ from rnnzoo.training.runs import (
 
 logger = logging.getLogger(__name__)
 
-SOURCE_VOCAB, TARGET_VOCAB = "source_vocab.txt", "target_vocab.txt"
 SPLITS = ("train", "valid", "test")
 BUCKETS = (8, 12, 16, 20, 24, 28, 32, 40, 48, 64)
 
-_TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 _LETTERS = re.compile(r"[^\W\d_]+")
-_NO_SPACE_BEFORE = re.compile(r" ([.,;:?!)\]])")
-_NO_SPACE_AFTER = re.compile(r"([¿¡(\[]) ")
 
 DATA_SCHEMA = {
     "file": Field(str, default="bible_en_es/kjv_rv1909.tsv"),
@@ -125,16 +122,6 @@ def read_verses(path: PathLike, source_column: str, target_column: str) -> list[
             raise DataFormatError(path, number, message)
         verses.append(Verse(*(fields[i].strip() for i in indices)))
     return verses
-
-
-def tokenize(text: str) -> list[str]:
-    """Words (inner hyphens and apostrophes kept) and single punctuation marks."""
-    return _TOKEN.findall(text)
-
-
-def detokenize(tokens: Sequence[str]) -> str:
-    """Tokens joined by spaces, none before closing and after opening punctuation."""
-    return _NO_SPACE_AFTER.sub(r"\1", _NO_SPACE_BEFORE.sub(r"\1", " ".join(tokens)))
 
 
 def usual_forms(texts: Sequence[str]) -> dict[str, str]:
@@ -245,12 +232,6 @@ def build_vocabularies(train: list[Verse], cfg: dict) -> tuple[Vocabulary, Vocab
     return source, target
 
 
-def ragged(sequences: Sequence[np.ndarray]) -> tf.RaggedTensor:
-    lengths = [len(s) for s in sequences]
-    values = np.concatenate(sequences) if sequences else np.zeros([0], np.int64)
-    return tf.RaggedTensor.from_row_lengths(values.astype(np.int32), lengths)
-
-
 def encode(verses: list[Verse], source: Vocabulary, target: Vocabulary) -> tuple[list, list]:
     """Source and target ids of each verse."""
     return ([source.ids(tokenize(v.source)) for v in verses],
@@ -331,31 +312,6 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     write_config(out, {**recipe, "model": model_config, "data": data})
     return finish(out, model, lambda: seq2seq.build(model_config), evaluate, data_dir,
                   callbacks[-1].history, data)
-
-
-def translate(model: keras.Model, sources: list, cfg: dict, batch_size: int) -> list[list[int]]:
-    """Beam-search translations (ids before EOS) of each source, decoded in batches of similar
-    lengths and returned in the input order."""
-    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
-    outputs: dict[int, list[int]] = {}
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        source = ragged([sources[i] for i in batch]).to_tensor()
-        longest = int(source.shape[1])
-        found = beam_search(model, source, beam_size=cfg["beam_size"],
-                             length_penalty=cfg["length_penalty"],
-                             max_length=min(cfg["max_decode_length"], 2 * longest + 10),
-                             bos_id=cfg["bos_id"], eos_id=cfg["eos_id"])
-        ids, lengths = found.ids[:, 0].numpy(), found.lengths[:, 0].numpy()
-        for row, index in enumerate(batch):
-            outputs[index] = ids[row, : lengths[row]].tolist()
-    return [outputs[i] for i in range(len(sources))]
-
-
-def to_text(ids: Sequence[int], vocab: Vocabulary) -> str:
-    """Detokenised text of target ids, specials and ``<unk>`` left out."""
-    skip = {PAD, UNK, BOS, EOS}
-    return detokenize([vocab.tokens[i] for i in ids if vocab.tokens[i] not in skip])
 
 
 def oov_rate(texts: Sequence[str], vocab: Vocabulary) -> float:

@@ -14,8 +14,8 @@ import keras
 
 from rnnzoo.layers import recurrent_layer
 from rnnzoo.layers.embedding import TiedEmbedding
-from rnnzoo.models.compiling import compile_token_model
-from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
+from rnnzoo.training.compiling import compile_token_model
+from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
 
 SCHEMA = {
     "vocab_size": Field(int, low=2),

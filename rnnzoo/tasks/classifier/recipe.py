@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,14 +40,14 @@ from rnnzoo.data.documents import (
     read_jsonl_documents,
     read_spamassassin,
 )
-from rnnzoo.data.files import iter_lines
 from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.metrics import accuracy, macro_f1
-from rnnzoo.models import classifier
-from rnnzoo.models.config import Field, validate
 from rnnzoo.saving import load_keras
+from rnnzoo.tasks.classifier import model as classifier
+from rnnzoo.tasks.classifier.preprocessing import DATA_SCHEMA, LABELS, read_labels, tokenize
 from rnnzoo.training.checkpoints import EpochCheckpoint
-from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
+from rnnzoo.training.config import Field, validate
+from rnnzoo.training.datafiles import file_splits, hold_out
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
@@ -66,26 +65,9 @@ from rnnzoo.training.runs import (
 
 logger = logging.getLogger(__name__)
 
-LABELS = "labels.txt"
 SPLITS = ("train", "valid", "test")
 BUCKETS = (16, 32, 64, 128, 256, 512)
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-
-DATA_SCHEMA = {
-    "folder": Field(str, default="spam_assassin/package/data"),
-    "files": FILES_FIELD,
-    "test_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
-    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
-    "max_tokens": Field(int, default=256, low=1),
-    "lowercase": Field(bool, default=True),
-    "subject": Field(bool, default=False),
-    "short_views": Field(int, default=0, low=0),
-}
-"""``short_views``: short texts added to the training split for each training e-mail, with its
-label (validation and test keep whole e-mails): its first 3 to 20 tokens (the subject line and
-opening), then crops of 3 to 20 tokens at random places, seeded; so that a short message is
-judged on its words, not on being short."""
 SHORT_VIEW_TOKENS = (3, 20)
 VOCABULARY_SCHEMA = {
     "min_count": Field(int, default=2, low=1),
@@ -101,11 +83,6 @@ TRAINING_SCHEMA = {
 }
 """``shuffle``: reshuffle the training documents each epoch (seeded); ``false`` keeps their
 order (under a distribution strategy the seeded order is another one than on one device)."""
-
-
-def tokenize(text: str, lowercase: bool) -> list[str]:
-    """Words and single punctuation marks."""
-    return _TOKEN.findall(text.lower() if lowercase else text)
 
 
 def unique_documents(tokens: list[list[str]], labels: list[str]) -> tuple[list, list]:
@@ -204,10 +181,6 @@ def documents_batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(ids), seed=shuffle_seed, reshuffle_each_iteration=True)
     return bucket_batch(dataset, batch_size, BUCKETS, length=lambda e: tf.shape(e[0])[0])
-
-
-def read_labels(path: Path) -> list[str]:
-    return [line for _, line in iter_lines(path)]
 
 
 def class_labels(documents: list[Document], init: dict | None) -> list[str]:

@@ -35,7 +35,7 @@ from typing import Any
 
 import keras_tuner as kt
 
-from rnnzoo.models.config import ConfigError, Field, dump_yaml, validate
+from rnnzoo.training.config import ConfigError, Field, dump_yaml, validate
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.recipe import validate_recipe
 
@@ -114,10 +114,10 @@ class RecipeTuner:
     """Builds the keras-tuner tuner whose trials train the recipe."""
 
     def __init__(self, recipe: dict, data_dir: str | None, out: Path, options: RunOptions):
-        from rnnzoo.training import recipe_module
+        from rnnzoo.tasks.registry import get_task
 
         self.recipe, self.tune = validate_recipe(recipe), tune_section(recipe)
-        self.module = recipe_module(self.recipe["task"])
+        self.module = get_task(self.recipe["task"]).recipe()
         self.data_dir, self.out, self.options = data_dir, out, options
 
     def objective(self) -> kt.Objective:

@@ -13,7 +13,7 @@ models), so :func:`rnnzoo.layers.convert_model`, ``clone_model`` and ``.keras`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import keras
@@ -25,7 +25,7 @@ from rnnzoo.layers import CRF, recurrent_layer
 from rnnzoo.layers.cells import PACKAGE
 from rnnzoo.layers.crf import CRFModel, constrained, viterbi
 from rnnzoo.metrics import entity_scores, token_accuracy
-from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate
+from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate
 
 _POSITIVE = dict(kind=int, low=1)
 
@@ -264,3 +264,36 @@ def evaluate(model: keras.Model, inputs: Mapping[str, np.ndarray],
     if scheme is not None:
         scores.update({k: float(v) for k, v in entity_scores(gold, predicted, scheme).items()})
     return scores
+
+
+def tagging_function(model: keras.Model, tag_names: Sequence[str],
+                     scheme: str | None) -> Callable[[dict], tf.Tensor]:
+    """``model``'s tag ids (B, T) for padded inputs: the CRF's Viterbi path or the softmax's
+    argmax, restricted to the paths the entity ``scheme`` allows (:func:`tagger.constrain`),
+    traced once for all batch, sentence and word lengths (``model.predict`` retraces for each
+    new shape)."""
+    allowed = constrain(model, tag_names, scheme)
+    spec = {name: tf.TensorSpec((None,) * len(x.shape), tf.int32, name=name)
+            for name, x in model.input.items()}
+
+    @tf.function(input_signature=[spec])
+    def tag(inputs):
+        return decode_tag_ids(model(inputs, training=False), inputs["words"], allowed)
+
+    return tag
+
+
+def predict_tags(tag: Callable[[dict], tf.Tensor], inputs: dict[str, tf.RaggedTensor],
+                 tag_names: Sequence[str], batch_size: int) -> list[list[str]]:
+    """Tag names of each sentence, predicted in batches of similar lengths (each padded to its
+    own longest sentence and word), in the sentences' order."""
+    lengths = inputs["words"].row_lengths().numpy()
+    order = np.argsort(lengths, kind="stable")
+    predicted: list[list[str]] = [[] for _ in lengths]
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        x = {k: tf.gather(v, batch).to_tensor() for k, v in inputs.items()}
+        names = tag_strings(tag(x).numpy(), x["words"].numpy(), tag_names)
+        for i, tags in zip(batch, names):
+            predicted[i] = tags
+    return predicted

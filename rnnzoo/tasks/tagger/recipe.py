@@ -23,7 +23,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -38,16 +38,24 @@ from rnnzoo.data import (
     TaggedSentence,
     Vocabulary,
     bucket_batch,
-    iob2_to_bioes,
     read_conllu,
     read_iob2,
 )
 from rnnzoo.data.corpora import data_file
 from rnnzoo.metrics import entity_scores, token_accuracy
-from rnnzoo.models import tagger
-from rnnzoo.models.config import PROBABILITY, ConfigError, Field, check_value, validate
 from rnnzoo.saving import load_keras
+from rnnzoo.tasks.tagger import model as tagger
+from rnnzoo.tasks.tagger.preprocessing import (
+    TAG_OFFSET,
+    Vocabularies,
+    corpus_tags,
+    features,
+    model_scheme,
+    model_tags,
+    word_keys,
+)
 from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.config import PROBABILITY, ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
@@ -89,8 +97,6 @@ CORPORA = {
 }
 SPLITS = ("train", "valid", "test")
 SPLIT_ALIASES = {"dev": "valid"}
-TAG_OFFSET = 2
-"""Tag vocabulary ids of the model's tags 0, 1, ...: after ``<pad>`` and ``<unk>``."""
 
 DATA_SCHEMA = {
     "corpus": Field(str, default=None, nullable=True, choices=tuple(CORPORA)),
@@ -128,55 +134,30 @@ embedding is learnt for the unknown words of test time; ``singleton_dropout``: t
 words seen once in training (Lample et al., 2016, use 0.5), which resemble unknown words most."""
 
 
-def word_keys(tokens: Iterable[str], vocab_cfg: dict) -> Iterator[str]:
-    """The word-vocabulary keys of ``tokens``: lower-cased when ``vocab_cfg["lowercase"]``."""
-    return (t.lower() if vocab_cfg["lowercase"] else t for t in tokens)
+def build_vocabularies(sentences: Sequence[TaggedSentence], vocab_cfg: dict,
+                       scheme: str | None, init: dict | None = None) -> Vocabularies:
+    """The vocabularies of the training ``sentences``, tags in the model's ``scheme``; or,
+    starting from a trained model (``init``), that model's (see :func:`runs.vocabulary`)."""
+    tokens = [t for s in sentences for t in s.tokens]
+    built = Vocabularies(
+        Vocabulary.build(word_keys(tokens, vocab_cfg), "word",
+                         min_count=vocab_cfg["min_count"], specials=()),
+        Vocabulary.build((c for t in tokens for c in t), "char", specials=()),
+        Vocabulary.build((t for s in sentences for t in model_tags(s.tags, scheme)), "word",
+                         specials=()),
+    )
+    return Vocabularies(*(vocabulary(init, f"{name}.txt", vocab, closed=name == "tags",
+                                     what=name)
+                          for name, vocab in zip(Vocabularies._fields, built)))
 
 
-class Vocabularies(NamedTuple):
-    """Words, characters and tags of the training split; saved as ``NAME.txt`` in the run."""
-
-    words: Vocabulary
-    chars: Vocabulary
-    tags: Vocabulary
-
-    @classmethod
-    def build(cls, sentences: Sequence[TaggedSentence], vocab_cfg: dict,
-              scheme: str | None, init: dict | None = None) -> Vocabularies:
-        """The vocabularies of the training ``sentences``, tags in the model's ``scheme``; or,
-        starting from a trained model (``init``), that model's (see :func:`runs.vocabulary`)."""
-        tokens = [t for s in sentences for t in s.tokens]
-        built = cls(
-            Vocabulary.build(word_keys(tokens, vocab_cfg), "word",
-                             min_count=vocab_cfg["min_count"], specials=()),
-            Vocabulary.build((c for t in tokens for c in t), "char", specials=()),
-            Vocabulary.build((t for s in sentences for t in model_tags(s.tags, scheme)), "word",
-                             specials=()),
-        )
-        return cls(*(vocabulary(init, f"{name}.txt", vocab, closed=name == "tags", what=name)
-                     for name, vocab in zip(cls._fields, built)))
-
-    @classmethod
-    def load(cls, run: Path) -> Vocabularies:
-        return cls(*(Vocabulary.load(run / f"{name}.txt", level)
-                     for name, level in zip(cls._fields, ("word", "char", "word"))))
-
-    def save(self, run: Path) -> None:
-        for name, vocab in zip(self._fields, self):
-            vocab.save(run / f"{name}.txt")
-
-    def first_singleton(self, sentences: Sequence[TaggedSentence], vocab_cfg: dict) -> int:
-        """The first word id of the words seen once in ``sentences`` (the training split): ids
-        go by decreasing count, so these are the last ids."""
-        counts = collections.Counter(word_keys((t for s in sentences for t in s.tokens),
-                                               vocab_cfg))
-        once = self.words.ids(word for word, count in counts.items() if count == 1)
-        return len(self.words) - int(np.sum(once != UNK_ID))
-
-    @property
-    def tag_names(self) -> list[str]:
-        """The model's tags, in id order."""
-        return self.tags.tokens[TAG_OFFSET:]
+def first_singleton(vocabs: Vocabularies, sentences: Sequence[TaggedSentence],
+                    vocab_cfg: dict) -> int:
+    """The first word id of the words seen once in ``sentences`` (the training split): ids
+    go by decreasing count, so these are the last ids."""
+    counts = collections.Counter(word_keys((t for s in sentences for t in s.tokens), vocab_cfg))
+    once = vocabs.words.ids(word for word, count in counts.items() if count == 1)
+    return len(vocabs.words) - int(np.sum(once != UNK_ID))
 
 
 def read_split_file(data: dict, name: str, data_dir: str | None) -> list[TaggedSentence]:
@@ -207,24 +188,6 @@ def corpus_splits(data: dict, seed: int, data_dir: str | None) -> dict[str, list
     return {"train": train, "valid": valid, "test": test}
 
 
-def model_tags(tags: list[str], scheme: str | None) -> list[str]:
-    """A sentence's tags as the model learns them: BIOES for ``scheme="BIOES"``, else as read."""
-    return iob2_to_bioes(tags) if scheme == "BIOES" else tags
-
-
-def corpus_tags(tags: list[str], scheme: str | None) -> list[str]:
-    """Predicted tags back in the corpus's scheme: BIOES's S- and E- become IOB2's B- and I-."""
-    if scheme != "BIOES":
-        return tags
-    return [{"S": "B", "E": "I"}.get(t[0], t[0]) + t[1:] for t in tags]
-
-
-def model_scheme(model: dict) -> str | None:
-    """The recipe model's entity tagging scheme (checked), before the data fix its sizes."""
-    field = tagger.SCHEMA["scheme"]
-    return check_value("model.scheme", model.get("scheme", field.default), field)
-
-
 def check_recipe(data: dict, scheme: str | None) -> None:
     """Raises :class:`ConfigError` for settings that contradict each other."""
     if data["valid_fraction"] == 0 and "dev" in data["train_files"]:
@@ -238,21 +201,6 @@ def check_recipe(data: dict, scheme: str | None) -> None:
     if CORPORA[data["corpus"]].entities != (scheme is not None):
         need = "IOB2 or BIOES" if CORPORA[data["corpus"]].entities else "null"
         raise ConfigError(f"model.scheme: must be {need} for corpus {data['corpus']}")
-
-
-def features(sentences: Sequence[TaggedSentence], vocabs: Vocabularies, vocab_cfg: dict,
-             chars: bool) -> dict[str, tf.RaggedTensor]:
-    """``{"words": (N, None)}`` int32 ids and, with ``chars``, ``"chars"`` (N, None, None)."""
-    tokens = [t for s in sentences for t in s.tokens]
-    lengths = [len(s.tokens) for s in sentences]
-    word_ids = vocabs.words.ids(word_keys(tokens, vocab_cfg)).astype("int32")
-    result = {"words": tf.RaggedTensor.from_row_lengths(word_ids, lengths)}
-    if chars:
-        spelled = [t[: vocab_cfg["max_word_chars"]] for t in tokens]
-        char_ids = vocabs.chars.ids(c for t in spelled for c in t).astype("int32")
-        result["chars"] = tf.RaggedTensor.from_nested_row_lengths(
-            char_ids, [lengths, [len(t) for t in spelled]])
-    return result
 
 
 def tag_ids(sentences: Sequence[TaggedSentence], vocabs: Vocabularies,
@@ -298,45 +246,12 @@ def training_dataset(inputs: dict, tags: tf.RaggedTensor, training: dict, seed: 
     return batches.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
 
 
-def tagging_function(model: keras.Model, tag_names: Sequence[str],
-                     scheme: str | None) -> Callable[[dict], tf.Tensor]:
-    """``model``'s tag ids (B, T) for padded inputs: the CRF's Viterbi path or the softmax's
-    argmax, restricted to the paths the entity ``scheme`` allows (:func:`tagger.constrain`),
-    traced once for all batch, sentence and word lengths (``model.predict`` retraces for each
-    new shape)."""
-    allowed = tagger.constrain(model, tag_names, scheme)
-    spec = {name: tf.TensorSpec((None,) * len(x.shape), tf.int32, name=name)
-            for name, x in model.input.items()}
-
-    @tf.function(input_signature=[spec])
-    def tag(inputs):
-        return tagger.decode_tag_ids(model(inputs, training=False), inputs["words"], allowed)
-
-    return tag
-
-
-def predict_tags(tag: Callable[[dict], tf.Tensor], inputs: dict[str, tf.RaggedTensor],
-                 tag_names: Sequence[str], batch_size: int) -> list[list[str]]:
-    """Tag names of each sentence, predicted in batches of similar lengths (each padded to its
-    own longest sentence and word), in the sentences' order."""
-    lengths = inputs["words"].row_lengths().numpy()
-    order = np.argsort(lengths, kind="stable")
-    predicted: list[list[str]] = [[] for _ in lengths]
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        x = {k: tf.gather(v, batch).to_tensor() for k, v in inputs.items()}
-        names = tagger.tag_strings(tag(x).numpy(), x["words"].numpy(), tag_names)
-        for i, tags in zip(batch, names):
-            predicted[i] = tags
-    return predicted
-
-
 def scores(tag: Callable[[dict], tf.Tensor], inputs: dict, gold: Sequence[Sequence[str]],
            tag_names: Sequence[str], scheme: str | None, batch_size: int) -> dict:
     """Token accuracy against the ``gold`` tags as read and, when the model's ``scheme`` is
     not ``None``, entity precision, recall and F1 (seqeval, strict IOB2)."""
     predicted = [corpus_tags(tags, scheme)
-                 for tags in predict_tags(tag, inputs, tag_names, batch_size)]
+                 for tags in tagger.predict_tags(tag, inputs, tag_names, batch_size)]
     result = {"accuracy": token_accuracy(gold, predicted)}
     if scheme is not None:
         result.update({k: float(v) for k, v in entity_scores(gold, predicted, "IOB2").items()})
@@ -354,7 +269,7 @@ class ValidationScores(keras.callbacks.Callback):
         self.tag = None
 
     def on_train_begin(self, logs=None):
-        self.tag = tagging_function(self.model, self.tag_names, self.scheme)
+        self.tag = tagger.tagging_function(self.model, self.tag_names, self.scheme)
 
     def on_epoch_end(self, epoch, logs=None):
         result = {f"val_{k}": v for k, v in self.score(self.tag).items()}
@@ -383,7 +298,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     check_recipe(data, scheme)
 
     splits = corpus_splits(data, recipe["seed"], data_dir)
-    vocabs = Vocabularies.build(splits["train"], vocab_cfg, scheme, recipe["init"])
+    vocabs = build_vocabularies(splits["train"], vocab_cfg, scheme, recipe["init"])
     model_config = validate(
         {**recipe["model"], "word_vocab_size": len(vocabs.words),
          "char_vocab_size": len(vocabs.chars), "num_tags": len(vocabs.tag_names)},
@@ -396,7 +311,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
 
     train_ds = options.even_batches(training_dataset(
         features(splits["train"], vocabs, vocab_cfg, chars), tag_ids(splits["train"], vocabs, scheme),
-        training, recipe["seed"], vocabs.first_singleton(splits["train"], vocab_cfg)))
+        training, recipe["seed"], first_singleton(vocabs, splits["train"], vocab_cfg)))
     valid_inputs = features(splits["valid"], vocabs, vocab_cfg, chars)
     score = partial(scores, inputs=valid_inputs, gold=[s.tags for s in splits["valid"]],
                     tag_names=vocabs.tag_names, scheme=scheme,
@@ -439,6 +354,6 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "tes
     vocabs = Vocabularies.load(run)
     model = load_keras(run / "model.keras")
     inputs = features(sentences, vocabs, vocab_cfg, model_config["char_features"] is not None)
-    tag = tagging_function(model, vocabs.tag_names, model_config["scheme"])
+    tag = tagger.tagging_function(model, vocabs.tag_names, model_config["scheme"])
     return scores(tag, inputs, [s.tags for s in sentences], vocabs.tag_names,
                   model_config["scheme"], training["eval_batch_size"])

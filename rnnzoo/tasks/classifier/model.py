@@ -10,7 +10,7 @@ import keras
 
 from rnnzoo.layers import recurrent_layer
 from rnnzoo.layers.pooling import AttentionPooling, MaskedMaxPooling
-from rnnzoo.models.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
+from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
 
 SCHEMA = {
     "vocab_size": Field(int, low=2),

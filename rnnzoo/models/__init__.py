@@ -1,1 +1,0 @@
-"""Task builders: each takes a plain config dict and returns a Keras model made of rnnzoo layers."""

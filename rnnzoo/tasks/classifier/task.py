@@ -1,0 +1,54 @@
+"""What ``rnnzoo.load`` returns for a classifier: labels and probabilities of raw texts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from rnnzoo.data.vocab import Vocabulary
+from rnnzoo.tasks.base import TaskModel, as_texts
+from rnnzoo.tasks.classifier import preprocessing
+from rnnzoo.training.config import validate
+
+SAMPLE_MESSAGES = ("Are we still on for lunch at noon?",
+                   "Congratulations! You won a free cruise, click here to claim it now")
+
+
+class Classifier(TaskModel):
+    """``classify(texts)`` → (label, probability) for each text, read up to its first
+    ``max_input_tokens`` tokens: the recipe's ``data.max_tokens``, as in training."""
+
+    task = "classifier"
+
+    def __init__(self, folder: Path, config: dict):
+        super().__init__(folder, config)
+        self.vocab = Vocabulary.load(self.folder / "vocab.txt", "word")
+        self.labels = preprocessing.read_labels(self.folder / preprocessing.LABELS)
+        self.data = validate(config["data"], preprocessing.DATA_SCHEMA, "data")
+        self.max_input_tokens = self.data["max_tokens"]
+
+    def samples(self) -> list[str]:
+        """The answers to a short message and a spam one."""
+        answers = self.classify(list(SAMPLE_MESSAGES))
+        return [f"- {text!r}: {label} (p = {p:.2f})"
+                for text, (label, p) in zip(SAMPLE_MESSAGES, answers)]
+
+    def probabilities(self, texts: str | Sequence[str]) -> np.ndarray:
+        """Class probabilities (N, C), columns in ``self.labels`` order."""
+        texts, _ = as_texts(texts)
+        lowercase, limit = self.data["lowercase"], self.max_input_tokens
+        ids = [self.vocab.ids(preprocessing.tokenize(self.cut_text(t), lowercase)[:limit])
+               for t in texts]
+        ids = [i if len(i) else np.array([1]) for i in ids]
+        padded = keras.utils.pad_sequences(ids, padding="post").astype("int32")
+        return np.asarray(self.keras_model.predict_on_batch(padded))
+
+    def classify(self, texts: str | Sequence[str]):
+        """(label, probability) of the most probable class, for one text or each of a list."""
+        _, single = as_texts(texts)
+        probs = self.probabilities(texts)
+        out = [(self.labels[k], float(p[k])) for p, k in zip(probs, probs.argmax(axis=1))]
+        return out[0] if single else out

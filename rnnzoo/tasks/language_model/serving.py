@@ -1,0 +1,128 @@
+"""SavedModel signatures of a language model: prompts → continuations, texts →
+log-likelihoods, with tokenisation, vocabulary lookup,
+decoding and detokenisation in the graph (core TensorFlow ops only), so that a served answer
+equals the task object's (:mod:`rnnzoo.tasks.language_model.task`) step for step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from rnnzoo.data.vocab import EOS, NUMBER, UNK_ID
+from rnnzoo.serving.text_ops import STRINGS, lookup_ids
+from rnnzoo.tasks.language_model.sampling import Generator
+
+DEFAULT_SAMPLING = {"max_tokens": 50, "temperature": 1.0, "top_k": 0, "seed": 0}
+"""``serving_default`` of a language model: ``LanguageModel.generate``'s defaults."""
+EXAMPLE_PROMPTS = {"word": "the company said", "char": "It is a truth"}
+
+
+class LanguageModelModule(tf.Module):
+    """``serving_default``: prompts → continuations (default sampling); ``generate``: the same
+    with per-request ``max_tokens``, ``temperature``, ``top_k`` and ``seed``; ``score``: texts →
+    summed log-likelihood (nats) and the number of tokens scored."""
+
+    def __init__(self, task):
+        super().__init__(name="language_model")
+        self.model = task.keras_model
+        self.vocab_layer = task.vocab.layer
+        self.inverse_layer = task.vocab.inverse_layer
+        self._vocab = task.vocab
+        self._generator = Generator(self.model)
+        self._word = task.level == "word"
+        self._boundary = task.boundary
+        self._eos = task.vocab.eos_id if self._word else -1
+        self._limit = task.max_input_tokens
+        self._lowercase = task.level == "word" and task.lowercase_prompts
+        self._numbers_as_n = task.level == "word" and task.numbers_as_n
+        self._percent = task.percent
+
+    def _promptlookup_ids(self, text: tf.Tensor, keep_last: bool = False) -> tf.Tensor:
+        """A prompt's ids, :meth:`LanguageModel.normalise`d (generation), or a scored text's."""
+        if keep_last and self._lowercase:
+            text = tf.strings.lower(text, encoding="utf-8")
+        if keep_last and self._numbers_as_n:
+            text = tf.strings.regex_replace(text, r"\$([0-9])", r"$ \1")
+            text = tf.strings.regex_replace(text, r"([0-9])%", r"\1 " + self._percent)
+        tokens = self._vocab.tokenize(text)
+        if keep_last and self._numbers_as_n:
+            tokens = tf.where(tf.strings.regex_full_match(tokens, NUMBER), "N", tokens)
+        tokens = tokens[-self._limit:] if keep_last else tokens[: self._limit]
+        return lookup_ids(self._vocab, tf.concat([[self._boundary], tokens], axis=0))
+
+    def _text(self, ids: tf.Tensor) -> tf.Tensor:
+        tokens = self.inverse_layer(tf.cast(ids, tf.int64))
+        if not self._word:
+            return tf.strings.reduce_join(tokens)
+        text = tf.strings.reduce_join(tokens, separator=" ")
+        return tf.strings.regex_replace(text, f" ?{EOS} ?", "\n")
+
+    def _continue(self, prompt, max_tokens, temperature, top_k, seed) -> tf.Tensor:
+        ids = self._generator.generate(
+            self._promptlookup_ids(prompt, keep_last=True)[None], tf.cast(max_tokens, tf.int32),
+            tf.cast(temperature, tf.float32), tf.cast(top_k, tf.int32), tf.constant(1.0),
+            tf.cast(seed, tf.int64), tf.constant([UNK_ID]))
+        return self._text(ids[0])
+
+    @tf.function(input_signature=[STRINGS])
+    def serving_default(self, prompts):
+        settings = DEFAULT_SAMPLING
+        continuation = tf.map_fn(
+            lambda p: self._continue(p, settings["max_tokens"], settings["temperature"],
+                                     settings["top_k"], settings["seed"]),
+            prompts, fn_output_signature=tf.string)
+        return {"continuation": continuation}
+
+    @tf.function(input_signature=[STRINGS, tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([None], tf.float32),
+                                  tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([None], tf.int64)])
+    def generate(self, prompts, max_tokens, temperature, top_k, seed):
+        tf.debugging.assert_non_negative(max_tokens, "max_tokens must be >= 0")
+        tf.debugging.assert_non_negative(top_k, "top_k must be >= 0")
+        continuation = tf.map_fn(lambda row: self._continue(*row),
+                                 (prompts, max_tokens, temperature, top_k, seed),
+                                 fn_output_signature=tf.string)
+        return {"continuation": continuation}
+
+    def _score(self, text: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        ids = self._promptlookup_ids(text)
+        if self._word:
+            ids = tf.concat([ids, [self._eos]], axis=0)
+        count = tf.size(ids) - 1
+
+        def scored():
+            log_probs = tf.nn.log_softmax(self.model(ids[None, :-1], training=False))[0]
+            picked = tf.gather(log_probs, ids[1:], axis=1, batch_dims=1)
+            return tf.reduce_sum(picked)
+
+        return tf.cond(count > 0, scored, lambda: tf.constant(0.0)), count
+
+    @tf.function(input_signature=[STRINGS])
+    def score(self, texts):
+        log_likelihood, tokens = tf.map_fn(
+            self._score, texts, fn_output_signature=(tf.float32, tf.int32))
+        return {"log_likelihood": log_likelihood, "tokens": tokens}
+
+    def signatures(self) -> dict:
+        return {"serving_default": self.serving_default, "generate": self.generate,
+                "score": self.score}
+
+
+def serving_module(task) -> tf.Module:
+    """The serving module of a language model returned by ``rnnzoo.load``: a prompt at a time,
+    as ``LanguageModel.generate`` reads them."""
+    return LanguageModelModule(task)
+
+
+def example_requests(task) -> dict[str, dict[str, np.ndarray]]:
+    """A real request for each signature (also the export's warm-up requests)."""
+    prompt = np.array([EXAMPLE_PROMPTS[task.level].encode()])
+    return {
+        "serving_default": {"prompts": prompt},
+        "generate": {"prompts": prompt, "max_tokens": np.array([8], np.int32),
+                     "temperature": np.array([0.8], np.float32),
+                     "top_k": np.array([20], np.int32), "seed": np.array([1], np.int64)},
+        "score": {"texts": prompt},
+    }
