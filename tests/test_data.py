@@ -215,49 +215,6 @@ def test_tagging_dataset_element_spec():
     assert first["tags"][6].numpy() == b"B-LOC"
 
 
-# --- TSV pairs ------------------------------------------------------------------------------
-
-
-def test_bible_pairs_filters_are_counted(caplog):
-    caplog.set_level(logging.INFO)
-    pairs = rd.read_tsv_pairs(BIBLE, source_column="en", target_column="es")
-    assert len(pairs) == 47
-    assert pairs[0] == rd.Pair(
-        "In the beginning God created the heaven and the earth.",
-        "EN el principio crió Dios los cielos y la tierra.",
-    )
-    assert "kept 47 of 50 pairs" in caplog.text
-    assert "3 with a word-count ratio outside [0.5, 2.0]" in caplog.text
-    short = rd.read_tsv_pairs(BIBLE, "en", "es", max_words=30)
-    assert len(short) == 35 and all(len(p.source.split()) <= 30 for p in short)
-    assert "13 over max_words=30, 2 with a word-count ratio" in caplog.text
-    assert len(rd.read_tsv_pairs(BIBLE, "en", "es", ratio=None)) == 50
-    reverse = rd.read_tsv_pairs(BIBLE, source_column="es", target_column="en")
-    assert reverse[0] == rd.Pair(pairs[0].target, pairs[0].source)
-    dataset = rd.pairs_dataset(short)
-    scalar = tf.TensorSpec([], tf.string)
-    assert dataset.element_spec == {"source": scalar, "target": scalar}
-
-
-def test_headerless_tsv_takes_column_names(tmp_path):
-    path = write(tmp_path / "pairs.tsv", ["one\tuno", "two cats\tdos gatos"])
-    pairs = rd.read_tsv_pairs(path, "en", "es", columns=["en", "es"])
-    assert pairs == [rd.Pair("one", "uno"), rd.Pair("two cats", "dos gatos")]
-
-
-@pytest.mark.parametrize(
-    "lines, line, message",
-    [
-        (["en\tes", "one\tuno", "two\tdos\textra"], 3, "expected 2 tab-separated columns, got 3"),
-        (["en\tfr", "one\tun"], 1, "no column 'es'"),
-        (["en\tes", b"one\tun\xa0o"], 2, "invalid UTF-8"),
-    ],
-)
-def test_tsv_errors_name_file_and_line(tmp_path, lines, line, message):
-    path = write(tmp_path / "bad.tsv", lines)
-    assert message in expect_error(path, line, lambda p: rd.read_tsv_pairs(p, "en", "es"))
-
-
 # --- documents and e-mail -------------------------------------------------------------------
 
 

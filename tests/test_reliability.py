@@ -19,10 +19,11 @@ from tiny_recipes import TINY_LM
 
 import rnnzoo
 from rnnzoo.cli import main
-from rnnzoo.data import DataFormatError, read_tsv_pairs
+from rnnzoo.data import DataFormatError
 from rnnzoo.tasks.base import MAX_INPUT_TOKENS
 from rnnzoo.tasks.language_model import model as language_model
 from rnnzoo.tasks.language_model import recipe as lm_recipe
+from rnnzoo.tasks.seq2seq.recipe import read_pairs_file
 from rnnzoo.training.checkpoints import (
     STATE_FILE,
     CheckpointMismatchError,
@@ -221,9 +222,9 @@ def test_cli_train_names_the_bad_key_in_one_line(tmp_path, section, change, mess
 def test_tsv_row_missing_a_column_names_the_line(tmp_path):
     path = tmp_path / "pairs.tsv"
     path.write_text("en\tes\none\tuno\ntwo\n", encoding="utf-8")
-    with pytest.raises(DataFormatError, match=r"pairs\.tsv:3: expected 2 tab-separated columns, "
-                                              "got 1"):
-        read_tsv_pairs(path, "en", "es")
+    with pytest.raises(DataFormatError, match=r"pairs\.tsv:3: expected 2 tab-separated columns "
+                                              r"\(source and target\), got 1"):
+        read_pairs_file(path, {"source_column": "en", "target_column": "es"})
 
 
 # --- text: empty, long, unknown, odd, undecodable ------------------------------------------------

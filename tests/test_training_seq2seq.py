@@ -151,3 +151,30 @@ def test_loaded_run_translates(run):
     assert len(model.translate(["And God said", "Amen."], beam_size=1)) == 2
     with pytest.raises(ValueError, match="beam_size must be >= 1"):
         model.translate("Amen.", beam_size=0)
+
+
+USER_COLUMNS = {"source_column": "en", "target_column": "es"}
+
+
+def test_a_users_pairs_file_with_or_without_a_header(tmp_path):
+    named = tmp_path / "named.tsv"
+    named.write_text("es\tid\ten\nuno\t1\tone\n\ndos gatos\t2\ttwo cats\n", encoding="utf-8")
+    bare = tmp_path / "bare.tsv"
+    bare.write_text("one\tuno\ntwo cats\tdos gatos\n", encoding="utf-8")
+    for path in (named, bare):
+        pairs = seq2seq.read_pairs_file(path, USER_COLUMNS)
+        assert [(p.source, p.target) for p in pairs] == [("one", "uno"), ("two cats", "dos gatos")]
+
+
+@pytest.mark.parametrize("lines, line, message", [
+    (b"en\tes\none\tuno\ntwo\tdos\textra\n", 3,
+     "expected 2 tab-separated columns (source and target), got 3"),
+    (b"one\tuno\ntwo\n", 2, "expected 2 tab-separated columns (source and target), got 1"),
+    (b"en\tes\none\tun\xa0o\n", 2, "invalid UTF-8"),
+])
+def test_a_users_pairs_file_errors_name_file_and_line(tmp_path, lines, line, message):
+    path = tmp_path / "bad.tsv"
+    path.write_bytes(lines)
+    with pytest.raises(DataFormatError) as error:
+        seq2seq.read_pairs_file(path, USER_COLUMNS)
+    assert str(error.value).startswith(f"{path}:{line}: ") and message in str(error.value)

@@ -1,4 +1,4 @@
-"""Data: readers (text, CoNLL-U, IOB2, TSV pairs, documents, e-mail), TFDS loaders, vocabularies
+"""Data: readers (text, CoNLL-U, IOB2, documents, e-mail), TFDS loaders, vocabularies
 as Keras preprocessing layers, and length-bucketed batching.
 
 Readers return Python lists (errors name the file and line: :class:`DataFormatError`); the
@@ -7,7 +7,6 @@ Readers return Python lists (errors name the file and line: :class:`DataFormatEr
 - text stream for LMs: ``(x, y)`` int64 ``[batch_size, bptt]`` (:func:`lm_windows`)
 - sentence LM: ``(x, y)`` int64 ``[None]`` (:func:`sentence_lm_dataset`); text: ``{"text"}``
 - tagging: ``{"tokens": string [None], "tags": string [None]}``
-- pairs: ``{"source": string [], "target": string []}``
 - documents: ``{"text": string [], "label": int64 []}`` with a list of label names
 
 The names below are imported from their modules on first use, so that reading a file (the
@@ -26,7 +25,6 @@ _MODULES = {
     "EOS": "rnnzoo.data.vocab",
     "PAD": "rnnzoo.data.vocab",
     "PAD_ID": "rnnzoo.data.vocab",
-    "Pair": "rnnzoo.data.pairs",
     "TaggedSentence": "rnnzoo.data.conll",
     "UNK": "rnnzoo.data.vocab",
     "UNK_ID": "rnnzoo.data.vocab",
@@ -44,14 +42,12 @@ _MODULES = {
     "load_ted_hrlr": "rnnzoo.data.tfds_loaders",
     "load_tiny_shakespeare": "rnnzoo.data.tfds_loaders",
     "max_length": "rnnzoo.data.batching",
-    "pairs_dataset": "rnnzoo.data.pairs",
     "read_conllu": "rnnzoo.data.conll",
     "read_csv_documents": "rnnzoo.data.documents",
     "read_iob2": "rnnzoo.data.conll",
     "read_jsonl_documents": "rnnzoo.data.documents",
     "read_spamassassin": "rnnzoo.data.documents",
     "read_text": "rnnzoo.data.files",
-    "read_tsv_pairs": "rnnzoo.data.pairs",
     "sentence_lm_dataset": "rnnzoo.data.text",
     "spamassassin_label": "rnnzoo.data.documents",
     "split_sentences": "rnnzoo.data.text",
