@@ -440,23 +440,3 @@ def test_bucketing_lm_sentences_by_custom_length():
 
 
 # --- TFDS loaders (offline: tfds.testing.mock_data) -----------------------------------------
-
-
-def test_tfds_loaders_element_specs():
-    scalar, sequence = tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.string)
-    with tfds.testing.mock_data(num_examples=3):
-        imdb, names = rd.load_imdb_reviews("test")
-        assert imdb.element_spec == {"text": scalar, "label": tf.TensorSpec([], tf.int64)}
-        assert names == ["neg", "pos"] and len(list(imdb)) == 3
-        conll = rd.load_conll2003("train")
-        assert conll.element_spec == {"tokens": sequence, "tags": sequence}
-        ner = {"O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"}
-        assert {t.decode() for e in conll.as_numpy_iterator() for t in e["tags"]} <= ner
-        assert rd.load_conll2003("train", tags="pos").element_spec == {"tokens": sequence, "tags": sequence}
-        ted = rd.load_ted_hrlr("validation")
-        assert ted.element_spec == {"source": scalar, "target": scalar}
-        shakespeare = rd.load_tiny_shakespeare("train")
-        assert shakespeare.element_spec == {"text": scalar}
-        assert isinstance(rd.text_from_dataset(shakespeare), str)
-    with pytest.raises(ValueError, match="tags"):
-        rd.load_conll2003("train", tags="ner_tags")

@@ -1,5 +1,6 @@
-"""Data: readers (text, CoNLL-U, IOB2, documents, e-mail), TFDS loaders, vocabularies
-as Keras preprocessing layers, and length-bucketed batching.
+"""Data: readers (text, CoNLL-U, IOB2, documents, e-mail), TFDS examples
+(:mod:`rnnzoo.data.tfds`), vocabularies as Keras preprocessing layers, and length-bucketed
+batching.
 
 Readers return Python lists (errors name the file and line: :class:`DataFormatError`); the
 ``*_dataset`` builders turn them into ``tf.data.Dataset`` with these element formats:
@@ -37,10 +38,6 @@ _MODULES = {
     "iob2_to_bioes": "rnnzoo.data.conll",
     "iter_lines": "rnnzoo.data.files",
     "lm_windows": "rnnzoo.data.text",
-    "load_conll2003": "rnnzoo.data.tfds_loaders",
-    "load_imdb_reviews": "rnnzoo.data.tfds_loaders",
-    "load_ted_hrlr": "rnnzoo.data.tfds_loaders",
-    "load_tiny_shakespeare": "rnnzoo.data.tfds_loaders",
     "max_length": "rnnzoo.data.batching",
     "read_conllu": "rnnzoo.data.conll",
     "read_csv_documents": "rnnzoo.data.documents",

@@ -142,7 +142,7 @@ def read_iob2(
                 f"tag in {tag_column}), got {len(fields)}",
             )
         token, tag = fields[token_column], fields[tag_column]
-        _check_iob2_tag(tag, current.tags[-1] if current.tags else "O", entity_types, path, number)
+        check_iob2_tag(tag, current.tags[-1] if current.tags else "O", entity_types, path, number)
         current.tokens.append(token)
         current.tags.append(tag)
         _check_length(current, path, number)
@@ -152,9 +152,11 @@ def read_iob2(
     return sentences
 
 
-def _check_iob2_tag(
+def check_iob2_tag(
     tag: str, previous: str, entity_types: Collection[str] | None, path: PathLike, number: int
 ) -> None:
+    """A :class:`DataFormatError` at ``path:number`` unless ``tag`` is O, B-X or I-X (X in
+    ``entity_types`` when given) and an I-X continues the ``previous`` tag's X entity."""
     match = _IOB2_TAG.fullmatch(tag)
     if match is None:
         raise DataFormatError(path, number, f"unknown tag {tag!r}: IOB2 tags are O, B-TYPE or I-TYPE")

@@ -13,6 +13,19 @@ tags from the recipe's ``data.column``) or IOB2 (token and tag in the first two 
 translators a TSV of source and target (a header naming the recipe's source and target
 columns, or exactly two columns and no header); classifiers CSV (header ``text,label``) or
 JSONL (``{"text": ..., "label": ...}`` a line).
+
+A recipe's ``data.tfds`` reads a TensorFlow Datasets dataset instead (``files`` win over it when
+both are given, as ``--data`` does)::
+
+    data:
+      tfds:
+        name: imdb_reviews                 # any tfds.load name, e.g. ted_hrlr_translate/pt_to_en
+        splits: {train: "train[:90%]", valid: "train[90%:]", test: test}
+        features: {text: text, label: label}   # the task's field → the dataset's feature
+
+``splits`` needs ``train``; without ``valid``, ``valid_fraction`` of the training examples is
+held out as for files; without ``test``, there is no test split. ``features`` defaults each
+field to the feature of the same name.
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from rnnzoo.training.config import Field, validate
+from rnnzoo.training.config import ConfigError, Field, validate
 
 T = TypeVar("T")
 SPLITS = ("train", "valid", "test")
@@ -36,6 +49,17 @@ SCHEMA = {
 }
 FILES_FIELD = Field(dict, default=None, nullable=True)
 """The ``files`` key every recipe's data schema holds."""
+TFDS_SCHEMA = {
+    "name": Field(str),
+    "splits": Field(dict, check=(lambda s: "train" in s and set(s) <= set(SPLITS)
+                                 and all(isinstance(v, str) for v in s.values()),
+                                 "must map train (and optionally valid, test) to TFDS splits")),
+    "features": Field(dict, default={}),
+    "data_dir": Field(str, default=None, nullable=True),
+    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
+}
+TFDS_FIELD = Field(dict, default=None, nullable=True)
+"""The ``tfds`` key every recipe's data schema holds."""
 
 
 def hold_out(examples: list, fraction: float, seed: int) -> tuple[list, list]:
@@ -71,6 +95,32 @@ def file_splits(files: dict, read: Callable[[Path], T], seed: int,
     return splits
 
 
+def tfds_splits(spec: dict, fields: tuple[str, ...], read: Callable[[list[dict]], T],
+                seed: int,
+                split_off: Callable[[T, float, int], tuple[T, T]] = hold_out) -> dict[str, T]:
+    """The splits of a ``data.tfds`` section: each split's examples (dicts of the task's
+    ``fields``) turned into the task's records by ``read``; ``valid`` split off the training
+    examples when the section names no valid split."""
+    from rnnzoo.data.tfds import read_tfds
+
+    spec = validate(spec, TFDS_SCHEMA, "data.tfds")
+    unknown = sorted(set(spec["features"]) - set(fields))
+    if unknown:
+        raise ConfigError(f"data.tfds.features: unknown field {unknown[0]!r}; the task's fields "
+                          f"are {list(fields)}")
+    mapping = {field: spec["features"].get(field, field) for field in fields}
+    splits = {name: read(read_tfds(spec["name"], split, mapping, spec["data_dir"]))
+              for name, split in spec["splits"].items()}
+    for name, examples in splits.items():
+        if not len(examples):
+            raise ValueError(f"data.tfds.splits.{name}: {spec['name']} "
+                             f"{spec['splits'][name]!r} holds no examples")
+    if "valid" not in splits:
+        splits["train"], splits["valid"] = split_off(splits["train"], spec["valid_fraction"],
+                                                     seed)
+    return splits
+
+
 def for_files(data: dict, train: str | os.PathLike | None = None,
               valid: str | os.PathLike | None = None,
               test: str | os.PathLike | None = None,
@@ -82,9 +132,12 @@ def for_files(data: dict, train: str | os.PathLike | None = None,
 
 
 def splits_present(data: dict) -> tuple[str, ...]:
-    """The evaluation splits a data section provides: valid and test for a corpus; for files,
-    valid (a file or held out) and test only if a test file is given."""
-    files = data.get("files")
-    if not files:
-        return ("valid", "test")
-    return ("valid",) + (("test",) if files.get("test") else ())
+    """The evaluation splits a data section provides: valid and test for a corpus; for files
+    (or a TFDS dataset), valid (given or held out) and test only if a test file (split) is
+    given."""
+    files, tfds = data.get("files"), data.get("tfds")
+    if files:
+        return ("valid",) + (("test",) if files.get("test") else ())
+    if tfds:
+        return ("valid",) + (("test",) if "test" in tfds.get("splits", {}) else ())
+    return ("valid", "test")

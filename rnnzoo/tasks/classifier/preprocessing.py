@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rnnzoo.data.files import iter_lines
 from rnnzoo.training.config import Field
-from rnnzoo.training.datafiles import FILES_FIELD
+from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD
 
 LABELS = "labels.txt"
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -16,6 +16,7 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 DATA_SCHEMA = {
     "folder": Field(str, default="spam_assassin/package/data"),
     "files": FILES_FIELD,
+    "tfds": TFDS_FIELD,
     "test_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
     "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
     "max_tokens": Field(int, default=256, low=1),

@@ -47,7 +47,7 @@ from rnnzoo.tasks.classifier import model as classifier
 from rnnzoo.tasks.classifier.preprocessing import DATA_SCHEMA, LABELS, read_labels, tokenize
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.config import Field, validate
-from rnnzoo.training.datafiles import file_splits, hold_out
+from rnnzoo.training.datafiles import file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
@@ -140,17 +140,27 @@ def read_documents_file(path: Path, data: dict) -> list[Document]:
     else:
         raise ValueError(f"{path}: give a .csv (columns text and label) or a .jsonl file "
                          "(keys text and label)")
-    return [Document(" ".join(tokenize(d.text, data["lowercase"])[: data["max_tokens"]]),
-                     d.label) for d in documents]
+    return [document(d.text, d.label, data) for d in documents]
+
+
+def document(text: str, label: str, data: dict) -> Document:
+    """A labelled text as the recipe reads it: its tokens joined by spaces, cut to
+    ``max_tokens``."""
+    return Document(" ".join(tokenize(text, data["lowercase"])[: data["max_tokens"]]), label)
 
 
 def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
                   seed: int) -> dict[str, list[Document]]:
     """train / valid / test e-mails, each a :class:`Document` whose text is its tokens joined by
-    spaces, cut to ``max_tokens``; or the documents of ``data.files``, likewise."""
+    spaces, cut to ``max_tokens``; or the documents of ``data.files`` or of its ``tfds``
+    dataset, likewise."""
     if data["files"]:
         return file_splits(data["files"], lambda path: read_documents_file(path, data), seed,
                            hold_out)
+    if data["tfds"]:
+        return tfds_splits(data["tfds"], ("text", "label"),
+                           lambda examples: [document(e["text"], str(e["label"]), data)
+                                             for e in examples], seed, hold_out)
     emails = read_spamassassin(data_file(data["folder"], data_dir), with_subject=data["subject"])
     heads = [tokenize(e.text, data["lowercase"])[: data["max_tokens"]] for e in emails]
     tokens, labels = unique_documents(heads, [e.label for e in emails])

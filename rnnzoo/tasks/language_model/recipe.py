@@ -21,7 +21,7 @@ from rnnzoo.tasks.language_model import model as language_model
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.compiling import OPTIMIZERS
 from rnnzoo.training.config import Field, validate
-from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out_tail
+from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out_tail, tfds_splits
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 DATA_SCHEMA = {
     "corpus": Field(str, default=None, nullable=True, choices=("ptb", "austen")),
     "files": FILES_FIELD,
+    "tfds": TFDS_FIELD,
     "test": Field(str, default="PERSUASION"),
     "valid_fraction": Field(float, default=0.05, low=0.0, high=0.5),
 }
@@ -64,11 +65,16 @@ TRAINING_SCHEMA = {
 
 
 def corpus_splits(data: dict, data_dir: str | None, seed: int = 0) -> dict[str, str]:
-    """train / valid / test text of the recipe's corpus, or of its ``files``."""
+    """train / valid / test text of the recipe's corpus, or of its ``files``, or of its
+    ``tfds`` dataset (each split's ``text`` features joined by line ends)."""
     if data["files"]:
         return file_splits(data["files"], read_text, seed, hold_out_tail)
+    if data["tfds"]:
+        return tfds_splits(data["tfds"], ("text",),
+                           lambda examples: "\n".join(e["text"] for e in examples), seed,
+                           hold_out_tail)
     if data["corpus"] is None:
-        raise ValueError("data: give a corpus (ptb or austen) or files")
+        raise ValueError("data: give a corpus (ptb or austen), files or a tfds dataset")
     if data["corpus"] == "ptb":
         return penn_treebank()
     novels = austen(data_dir)

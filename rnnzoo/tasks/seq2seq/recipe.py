@@ -40,7 +40,7 @@ from rnnzoo.tasks.seq2seq.decoding import ragged, translate
 from rnnzoo.tasks.seq2seq.preprocessing import SOURCE_VOCAB, TARGET_VOCAB, to_text, tokenize
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.config import ConfigError, Field, validate
-from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
+from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
@@ -65,6 +65,7 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 DATA_SCHEMA = {
     "file": Field(str, default="bible_en_es/kjv_rv1909.tsv"),
     "files": FILES_FIELD,
+    "tfds": TFDS_FIELD,
     "source_column": Field(str, default="en"),
     "target_column": Field(str, default="es"),
     "test_books": Field(list, default=["Phil", "Col", "1Thess"]),
@@ -188,13 +189,21 @@ def read_pairs_file(path: Path, data: dict) -> list[Verse]:
     return pairs
 
 
+def tfds_verses(examples: list[dict]) -> list[Verse]:
+    """The pairs of TFDS examples (``source``, ``target``) with both sides, numbered."""
+    return [Verse("tfds", str(number), e["source"].strip(), e["target"].strip())
+            for number, e in enumerate(examples, 1) if e["source"].strip() and e["target"].strip()]
+
+
 def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
                   seed: int = 0) -> dict[str, list[Verse]]:
     """train / valid / test verses: held-out books whole (verses with both sides), the rest
-    filtered for training; or the pairs of ``data.files`` (training pairs filtered alike)."""
-    if data["files"]:
-        splits = file_splits(data["files"], lambda path: read_pairs_file(path, data), seed,
-                             hold_out)
+    filtered for training; or the pairs of ``data.files`` or of its ``tfds`` dataset (training
+    pairs filtered alike)."""
+    if data["files"] or data["tfds"]:
+        splits = (file_splits(data["files"], lambda path: read_pairs_file(path, data), seed,
+                              hold_out) if data["files"] else
+                  tfds_splits(data["tfds"], ("source", "target"), tfds_verses, seed, hold_out))
         if "train" in splits:
             splits["train"] = [v for v in splits["train"]
                                if kept_for_training(v, data["max_words"], data["ratio"])]

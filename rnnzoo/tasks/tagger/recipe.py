@@ -41,7 +41,9 @@ from rnnzoo.data import (
     read_conllu,
     read_iob2,
 )
+from rnnzoo.data.conll import check_iob2_tag
 from rnnzoo.data.corpora import data_file
+from rnnzoo.data.files import DataFormatError
 from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.tagger import model as tagger
@@ -56,7 +58,7 @@ from rnnzoo.tasks.tagger.preprocessing import (
 )
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.config import PROBABILITY, ConfigError, Field, validate
-from rnnzoo.training.datafiles import FILES_FIELD, file_splits, hold_out
+from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
@@ -101,6 +103,7 @@ SPLIT_ALIASES = {"dev": "valid"}
 DATA_SCHEMA = {
     "corpus": Field(str, default=None, nullable=True, choices=tuple(CORPORA)),
     "files": FILES_FIELD,
+    "tfds": TFDS_FIELD,
     "column": Field(str, default="upos", choices=CONLLU_COLUMNS),
     "train_files": Field(list, default=["train"],
                          check=(lambda f: bool(f) and all(x in ("train", "dev") for x in f),
@@ -174,11 +177,34 @@ def read_tagged_file(path: Path, data: dict) -> list[TaggedSentence]:
     return read_iob2(path, token_column=0, tag_column=1)
 
 
-def corpus_splits(data: dict, seed: int, data_dir: str | None) -> dict[str, list]:
+def tfds_sentences(examples: list[dict], name: str, entities: bool) -> list[TaggedSentence]:
+    """Tagged sentences of TFDS examples (``tokens``, ``tags``); with ``entities``, each tag
+    checked as an IOB2 file's are (errors name the dataset and the example's index)."""
+    sentences = []
+    for number, example in enumerate(examples, 1):
+        tokens, tags = list(example["tokens"]), list(example["tags"])
+        if len(tokens) != len(tags):
+            raise DataFormatError(f"tfds:{name}", number,
+                                  f"{len(tokens)} tokens but {len(tags)} tags")
+        if entities:
+            for k, tag in enumerate(tags):
+                check_iob2_tag(tag, tags[k - 1] if k else "O", None, f"tfds:{name}", number)
+        if tokens:
+            sentences.append(TaggedSentence(tokens, tags))
+    return sentences
+
+
+def corpus_splits(data: dict, seed: int, data_dir: str | None,
+                  scheme: str | None = None) -> dict[str, list]:
     """train / valid / test sentences as ``data`` cuts them (see the module docstring), or
-    those of its ``files``."""
+    those of its ``files``, or of its ``tfds`` dataset (entity tags checked when the model has
+    a ``scheme``)."""
     if data["files"]:
         return file_splits(data["files"], partial(read_tagged_file, data=data), seed, hold_out)
+    if data["tfds"]:
+        return tfds_splits(data["tfds"], ("tokens", "tags"),
+                           partial(tfds_sentences, name=data["tfds"]["name"],
+                                   entities=scheme is not None), seed, hold_out)
     test = read_split_file(data, "test", data_dir)
     train = [s for name in data["train_files"] for s in read_split_file(data, name, data_dir)]
     if data["valid_fraction"] > 0:
@@ -193,11 +219,11 @@ def check_recipe(data: dict, scheme: str | None) -> None:
     if data["valid_fraction"] == 0 and "dev" in data["train_files"]:
         raise ConfigError("data.valid_fraction: must be > 0 when the dev file trains "
                           "(data.train_files)")
-    if data["files"]:
+    if data["files"] or data["tfds"]:
         return
     if data["corpus"] is None:
         raise ConfigError("data: give a corpus (one of "
-                          f"{sorted(CORPORA)}) or files")
+                          f"{sorted(CORPORA)}), files or a tfds dataset")
     if CORPORA[data["corpus"]].entities != (scheme is not None):
         need = "IOB2 or BIOES" if CORPORA[data["corpus"]].entities else "null"
         raise ConfigError(f"model.scheme: must be {need} for corpus {data['corpus']}")
@@ -297,7 +323,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     scheme = model_scheme(recipe["model"])
     check_recipe(data, scheme)
 
-    splits = corpus_splits(data, recipe["seed"], data_dir)
+    splits = corpus_splits(data, recipe["seed"], data_dir, scheme)
     vocabs = build_vocabularies(splits["train"], vocab_cfg, scheme, recipe["init"])
     model_config = validate(
         {**recipe["model"], "word_vocab_size": len(vocabs.words),
@@ -347,7 +373,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "tes
         recipe = {**recipe, "data": data}
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     model_config = validate(recipe["model"], tagger.SCHEMA, "model")
-    splits = corpus_splits(data, recipe["seed"], data_dir)
+    splits = corpus_splits(data, recipe["seed"], data_dir, model_config["scheme"])
     if name not in splits:
         raise ValueError(f"no {split} split: the data give {sorted(splits)}")
     sentences = splits[name]
