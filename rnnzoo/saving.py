@@ -47,7 +47,10 @@ def check_keras(version: str | None = None) -> None:
 
 def load_keras(path: str | os.PathLike) -> keras.Model:
     """The model in the ``.keras`` file ``path``, loaded with ``safe_mode=True`` after
-    :func:`check_keras`."""
+    :func:`check_keras`, with rnnzoo's serializable layers registered (a task's own layers are
+    registered by its ``model.py``, which its task object and recipe import)."""
+    import rnnzoo.layers  # noqa: F401
+
     check_keras()
     return keras.saving.load_model(path, safe_mode=True)
 

@@ -183,7 +183,7 @@ def test_a_run_folder_with_a_bad_config_is_refused(zoo_copy, tmp_path, content, 
     ({"seed": "zero"}, "bad.seed: expected int, got str 'zero'"),
     ({"seed": -1}, "bad.seed: must be >= 0, got -1"),
     ({"seed": True}, "bad.seed: expected int, got bool"),
-    ({"task": "poetry"}, "bad.task: must be one of ['language_model'"),
+    ({"task": "poetry"}, "bad.task: must be one of ['classifier', 'language_model'"),
     ({"name": "../x"}, "bad.name: must be 1 to 64 lower-case ASCII letters"),
     ({"training": None}, "bad.training: expected dict, got NoneType"),
 ])
