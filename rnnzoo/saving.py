@@ -45,14 +45,28 @@ def check_keras(version: str | None = None) -> None:
             f"(CVE-2025-1550). Upgrade: pip install 'keras>={required}'")
 
 
-def load_keras(path: str | os.PathLike) -> keras.Model:
-    """The model in the ``.keras`` file ``path``, loaded with ``safe_mode=True`` after
+def ids_model(model: keras.Model) -> keras.Model:
+    """The model on token ids: ``model`` itself, or the one inside a raw-text model (a model
+    whose input is strings: preprocessor → model on ids → answers)."""
+    if model.inputs and model.inputs[0].dtype != "string":
+        return model
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if len(inner) != 1:
+        raise ValueError(f"{model.name}: a raw-text model holds one model on ids, "
+                         f"found {len(inner)}")
+    return inner[0]
+
+
+def load_keras(path: str | os.PathLike, raw_text: bool = False) -> keras.Model:
+    """The model on ids in the ``.keras`` file ``path`` (see :func:`ids_model`), or with
+    ``raw_text`` the file's model as saved; loaded with ``safe_mode=True`` after
     :func:`check_keras`, with rnnzoo's serializable layers registered (a task's own layers are
     registered by its ``model.py``, which its task object and recipe import)."""
     import rnnzoo.layers  # noqa: F401
 
     check_keras()
-    return keras.saving.load_model(path, safe_mode=True)
+    model = keras.saving.load_model(path, safe_mode=True)
+    return model if raw_text else ids_model(model)
 
 
 def _float16_weights(source: bytes, path: Path) -> bytes:

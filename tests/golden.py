@@ -50,6 +50,18 @@ def answers(model) -> dict:
     raise ValueError(f"no golden questions for the task {model.task!r}")
 
 
+def raw_text_answers(model, task: str) -> dict:
+    """The answers of a raw-text ``.keras`` (loaded with ``keras.saving.load_model``) to its
+    task's questions, in :func:`answers`' form."""
+    import tensorflow as tf
+
+    if task == "classifier":
+        out = model(tf.constant(MESSAGES))
+        return {"labels": [label.decode() for label in out["label"].numpy()],
+                "probabilities": out["probabilities"].numpy().tolist()}
+    raise ValueError(f"no raw-text questions for the task {task!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the golden file")

@@ -78,3 +78,27 @@ def test_macro_f1_and_accuracy_values():
 def test_bad_configs_name_the_key(config, message):
     with pytest.raises(ConfigError, match=message):
         classifier.build(config)
+
+
+def test_the_preprocessor_reads_raw_texts_as_the_recipe_does():
+    import tensorflow as tf
+
+    from rnnzoo.tasks.classifier.preprocessing import ClassifierPreprocessor, tokenize
+
+    vocabulary = ["<pad>", "<unk>", "free", "!", "money"]
+    pre = ClassifierPreprocessor(vocabulary, lowercase=True, max_tokens=3)
+    ids = pre(tf.constant(["FREE money!!", "", "Money"])).numpy()
+    assert ids.tolist() == [[2, 4, 3], [1, 0, 0], [4, 0, 0]]
+    assert [vocabulary[i] for i in ids[0]] == tokenize("FREE money!!", True)[:3]
+    again = ClassifierPreprocessor.from_config(pre.get_config())
+    assert again(tf.constant(["money"])).numpy().tolist() == [[4]]
+
+
+def test_label_answers_name_the_most_probable_class():
+    import tensorflow as tf
+
+    from rnnzoo.tasks.classifier.preprocessing import LabelAnswers
+
+    out = LabelAnswers(["ham", "spam"])(tf.constant([[0.2, 0.8], [0.9, 0.1]]))
+    assert out["label"].numpy().tolist() == [b"spam", b"ham"]
+    np.testing.assert_allclose(out["probability"].numpy(), [0.8, 0.9])

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_datasets as tfds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

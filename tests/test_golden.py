@@ -1,14 +1,23 @@
 """The zoo answers as it did before the tasks moved: ``tests/golden.py`` asks every shipped
 model the same questions, and the answers equal those kept in ``tests/data/golden_answers.json``
-(strings and tags exactly, probabilities and log-likelihoods within 1e-4)."""
+(strings and tags exactly, probabilities and log-likelihoods within 1e-4), from ``rnnzoo.load``
+and, where the zoo folder's ``.keras`` answers raw strings, from that file loaded alone with
+``keras.saving.load_model``. (The SavedModel exports are held to ``rnnzoo.load``'s answers by
+tests/test_serving.py.)"""
 
 import json
 
+import keras
 import numpy as np
 import pytest
-from golden import GOLDEN, answers
+import yaml
+from golden import GOLDEN, answers, raw_text_answers
 
 import rnnzoo
+from rnnzoo.zoo.registry import resolve
+
+RAW_TEXT = ["bilstm-spam"]
+"""The zoo models whose ``model.keras`` answers raw strings."""
 
 EXPECTED = json.loads(GOLDEN.read_text())
 
@@ -37,8 +46,31 @@ def test_load_answers_as_the_golden_file(name):
     _same(answers(rnnzoo.load(name)), EXPECTED[name], name)
 
 
+@pytest.mark.parametrize("name", RAW_TEXT)
+def test_the_raw_text_keras_file_alone_answers_as_the_golden_file(name):
+    folder = resolve(name)
+    task = yaml.safe_load((folder / "config.yaml").read_text())["task"]
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    assert model.inputs[0].dtype == "string"
+    _same(raw_text_answers(model, task), EXPECTED[name], name)
+
+
 def test_a_changed_answer_is_caught():
     with pytest.raises(AssertionError, match=r"x\.tags\[0\]\[1\]"):
         _same({"tags": [["O", "B-PER"]]}, {"tags": [["O", "B-LOC"]]}, "x")
     with pytest.raises(AssertionError, match="probabilities"):
         _same({"probabilities": [0.5002]}, {"probabilities": [0.5]}, "x")
+
+
+def test_import_rnnzoo_is_all_a_fresh_process_needs_to_load_a_raw_text_keras_file():
+    import subprocess
+    import sys
+
+    path = resolve("bilstm-spam") / "model.keras"
+    code = ("import keras, tensorflow as tf, rnnzoo\n"
+            f"model = keras.saving.load_model({str(path)!r}, safe_mode=True)\n"
+            "print(model(tf.constant(['hello']))['label'].numpy()[0].decode())\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [EXPECTED["bilstm-spam"]["labels"][1]]

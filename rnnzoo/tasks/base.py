@@ -16,7 +16,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from rnnzoo.saving import load_keras
+import keras
+
+from rnnzoo.saving import ids_model, load_keras
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,23 @@ class TaskModel:
     def __init__(self, folder: Path, config: dict):
         self.folder = Path(folder)
         self.config = config
-        self.keras_model = load_keras(self.folder / "model.keras")
+        saved = load_keras(self.folder / "model.keras", raw_text=True)
+        self.keras_model = ids_model(saved)
+        self._text_model = saved if saved is not self.keras_model else None
+
+    @property
+    def text_model(self) -> keras.Model | None:
+        """The model that answers raw strings (the one the ``.keras`` file holds, or
+        :meth:`build_text_model` around :attr:`keras_model`); what ``publish`` saves."""
+        if self._text_model is None:
+            self._text_model = self.build_text_model()
+        return self._text_model
+
+    def build_text_model(self) -> keras.Model | None:
+        """Raw strings → the task's answers: the task's preprocessor, :attr:`keras_model` and
+        its answers, as Keras layers; ``None`` for a task that has none yet (its ``.keras``
+        holds the model on ids)."""
+        return None
 
     def evaluate(self, data_dir: str | None = None, split: str = "test") -> dict:
         """The recipe's metrics on a split of its corpus (data from ``data_dir`` or

@@ -43,7 +43,8 @@ def _json(path: Path) -> dict:
 
 def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
             splits: tuple[str, ...] = ("valid", "test"), data_dir_hint: str = "DATA") -> Path:
-    """Copies the run's model (its weights stored as float16), vocabularies and recipe to
+    """Copies the run's model (as the task's raw-text model where the task has one, its
+    weights stored as float16), vocabularies and recipe to
     ``models_dir/NAME`` (NAME from the recipe), evaluates it there on ``splits``, writes
     ``metrics.json``, the card and the sha256 manifest, every file readable by all; returns
     the model folder. The new folder is built aside and swapped in only when complete: a
@@ -59,6 +60,9 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
     try:
         for item in items:
             shutil.copyfile(item, staging / item.name)
+        text_model = get_task(config["task"]).model_class()(staging, config).text_model
+        if text_model is not None:
+            text_model.save(staging / "model.keras")
         store_float16(staging / "model.keras")
         history, runtime = _json(run / "history.json"), _json(run / "runtime.json")
         metrics = {split: get_task(config["task"]).recipe().evaluate(staging, data_dir, split)

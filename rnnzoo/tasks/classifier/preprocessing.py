@@ -6,7 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import keras
+import tensorflow as tf
+
 from rnnzoo.data.files import iter_lines
+from rnnzoo.data.vocab import UNK_ID, Vocabulary
+from rnnzoo.layers.cells import PACKAGE
+from rnnzoo.serving import text_ops
 from rnnzoo.training.config import Field
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD
 
@@ -38,3 +44,100 @@ def tokenize(text: str, lowercase: bool) -> list[str]:
 def read_labels(path: Path) -> list[str]:
     """The labels of a run's ``labels.txt``, in class-id order."""
     return [line for _, line in iter_lines(path)]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ClassifierPreprocessor(keras.layers.Layer):
+    """Raw texts → the word ids the classifier reads.
+
+    Words and single punctuation marks (RE2, equal to :func:`tokenize`), lower-cased when
+    ``lowercase``, the first ``max_tokens`` of each text, looked up in ``vocabulary`` (unknown
+    words → ``<unk>``), padded with 0; a text without tokens reads as one ``<unk>``.
+
+    Args:
+        vocabulary: the run's ``vocab.txt`` tokens, ``<pad>`` and ``<unk>`` first.
+        lowercase: lower-case the text before it is split.
+        max_tokens: tokens of each text that are read.
+
+    Call arguments:
+        texts: a string tensor of shape ``(batch,)``.
+
+    Returns:
+        int32 ids of shape ``(batch, tokens)``.
+
+    Example:
+
+    ```python
+    pre = ClassifierPreprocessor(["<pad>", "<unk>", "free", "!"], max_tokens=3)
+    pre(tf.constant(["FREE money!!", ""]))  # [[2, 1, 3], [1, 0, 0]]
+    ```
+    """
+
+    def __init__(self, vocabulary: list[str], lowercase: bool = True, max_tokens: int = 256,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary, self.lowercase, self.max_tokens = list(vocabulary), lowercase, max_tokens
+        self._vocab = Vocabulary(self.vocabulary, "word")
+        self.lookup = self._vocab.layer  # tracked, so that an export captures its table
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def call(self, texts):
+        tokens = text_ops.words_and_punctuation(texts, self.lowercase)[:, : self.max_tokens]
+        return text_ops.at_least_one(text_ops.lookup_ids(self._vocab, tokens), UNK_ID)
+
+    def compute_output_spec(self, texts):
+        return keras.KerasTensor((texts.shape[0], None), dtype="int32")
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "vocabulary": self.vocabulary,
+                "lowercase": self.lowercase, "max_tokens": self.max_tokens}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class LabelAnswers(keras.layers.Layer):
+    """Class probabilities → the answer: the most probable label's name, its probability and
+    every class's probability.
+
+    Args:
+        labels: the class names, in class-id order.
+
+    Call arguments:
+        probabilities: float tensor of shape ``(batch, classes)``.
+
+    Returns:
+        ``{"label": string (batch,), "probability": (batch,), "probabilities": (batch, classes)}``.
+    """
+
+    def __init__(self, labels: list[str], **kwargs):
+        super().__init__(**kwargs)
+        self.labels = list(labels)
+
+    def call(self, probabilities):
+        best = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+        return {"label": tf.gather(tf.constant(self.labels), best),
+                "probability": tf.gather(probabilities, best, axis=1, batch_dims=1),
+                "probabilities": probabilities}
+
+    def compute_output_spec(self, probabilities):
+        batch = probabilities.shape[0]
+        return {"label": keras.KerasTensor((batch,), dtype="string"),
+                "probability": keras.KerasTensor((batch,), dtype=probabilities.dtype),
+                "probabilities": keras.KerasTensor(probabilities.shape,
+                                                   dtype=probabilities.dtype)}
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "labels": self.labels}
+
+
+def text_model(model: keras.Model, vocabulary: list[str], labels: list[str],
+               data: dict) -> keras.Model:
+    """``model`` (ids → probabilities) with its preprocessor in front and its answers behind:
+    raw texts (batch,) → ``{"label", "probability", "probabilities"}``; saved as the zoo
+    folder's ``text_model.keras``."""
+    texts = keras.Input(shape=(), dtype="string", name="texts")
+    ids = ClassifierPreprocessor(vocabulary, data["lowercase"], data["max_tokens"],
+                                 name="preprocessor")(texts)
+    answers = LabelAnswers(labels, name="answers")(model(ids))
+    return keras.Model(texts, answers, name=f"{model.name}_text")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.tasks.base import TaskModel, as_texts
@@ -36,15 +37,25 @@ class Classifier(TaskModel):
         return [f"- {text!r}: {label} (p = {p:.2f})"
                 for text, (label, p) in zip(SAMPLE_MESSAGES, answers)]
 
+    def build_text_model(self) -> keras.Model:
+        """Raw texts → ``{"label", "probability", "probabilities"}``
+        (:func:`preprocessing.text_model`)."""
+        return preprocessing.text_model(self.keras_model, self.vocab.tokens, self.labels,
+                                        self.data)
+
+    def answers(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The text model's answers to ``texts`` (each cut to ``max_input_tokens`` × 100
+        characters first), as NumPy arrays."""
+        if not texts:
+            return {"label": np.zeros([0], object), "probability": np.zeros([0], "float32"),
+                    "probabilities": np.zeros([0, len(self.labels)], "float32")}
+        cut = tf.constant([self.cut_text(t) for t in texts], tf.string)
+        return {key: value.numpy() for key, value in self.text_model(cut).items()}
+
     def probabilities(self, texts: str | Sequence[str]) -> np.ndarray:
         """Class probabilities (N, C), columns in ``self.labels`` order."""
         texts, _ = as_texts(texts)
-        lowercase, limit = self.data["lowercase"], self.max_input_tokens
-        ids = [self.vocab.ids(preprocessing.tokenize(self.cut_text(t), lowercase)[:limit])
-               for t in texts]
-        ids = [i if len(i) else np.array([1]) for i in ids]
-        padded = keras.utils.pad_sequences(ids, padding="post").astype("int32")
-        return np.asarray(self.keras_model.predict_on_batch(padded))
+        return self.answers(texts)["probabilities"]
 
     def classify(self, texts: str | Sequence[str]):
         """(label, probability) of the most probable class, for one text or each of a list."""
