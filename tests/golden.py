@@ -59,6 +59,10 @@ def raw_text_answers(model, task: str) -> dict:
         out = model(tf.constant(MESSAGES))
         return {"labels": [label.decode() for label in out["label"].numpy()],
                 "probabilities": out["probabilities"].numpy().tolist()}
+    if task == "tagger":
+        out = model(tf.constant([" ".join(sentence) for sentence in SENTENCES]))
+        return {"tags": [[tag.decode() for tag in row[:length]]
+                         for row, length in zip(out["tags"].numpy(), out["lengths"].numpy())]}
     raise ValueError(f"no raw-text questions for the task {task!r}")
 
 

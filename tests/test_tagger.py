@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from rnnzoo.layers import convert_model
 from rnnzoo.layers.crf import CRFModel
@@ -139,3 +140,30 @@ def test_bad_configs_name_the_key(change, key):
         del config["word_vocab_size"]
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         tagger.build(config)
+
+
+def test_the_preprocessor_splits_on_white_space_and_spells_each_token():
+    from rnnzoo.tasks.tagger.preprocessing import TaggerPreprocessor
+
+    pre = TaggerPreprocessor(["<pad>", "<unk>", "paris"], ["<pad>", "<unk>", "P", "a"],
+                             lowercase=True, max_word_chars=2, max_tokens=2)
+    out = pre(tf.constant(["Paris is nice", "pa"]))
+    assert out["words"].numpy().tolist() == [[2, 1], [1, 0]]
+    assert out["tokens"].numpy().tolist() == [[b"Paris", b"is"], [b"pa", b""]]
+    assert out["chars"].numpy().tolist() == [[[2, 3], [1, 1]], [[1, 3], [0, 0]]]
+    again = TaggerPreprocessor.from_config(pre.get_config())
+    assert again(tf.constant(["PARIS"]))["words"].numpy().tolist() == [[2]]
+
+
+@pytest.mark.parametrize("scheme, probabilities, want", [
+    (None, [[0.1, 0.9, 0.0], [0.2, 0.1, 0.7]], ["I-PER", "O"]),
+    ("IOB2", [[0.1, 0.9, 0.0], [0.2, 0.1, 0.7]], ["B-PER", "O"]),
+])
+def test_tag_answers_decode_among_the_allowed_paths(scheme, probabilities, want):
+    from rnnzoo.tasks.tagger.preprocessing import TagAnswers
+
+    names = ["B-PER", "I-PER", "O"]
+    out = TagAnswers(names, scheme)(tf.constant([probabilities + [[1.0, 0.0, 0.0]]]),
+                                    tf.constant([[3, 4, 0]]), tf.constant([["a", "b", ""]]))
+    assert [t.decode() for t in out["tags"].numpy()[0]] == [*want, ""]
+    assert out["lengths"].numpy().tolist() == [2]

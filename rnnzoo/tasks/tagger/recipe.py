@@ -49,6 +49,7 @@ from rnnzoo.saving import load_keras
 from rnnzoo.tasks.tagger import model as tagger
 from rnnzoo.tasks.tagger.preprocessing import (
     TAG_OFFSET,
+    VOCABULARY_SCHEMA,
     Vocabularies,
     corpus_tags,
     features,
@@ -111,11 +112,6 @@ DATA_SCHEMA = {
     "valid_fraction": Field(float, default=0.0, low=0.0, high=0.5),
 }
 """``column``: the CoNLL-U column of the tags (``ud_en_ewt``, and ``.conllu`` files)."""
-VOCABULARY_SCHEMA = {
-    "lowercase": Field(bool, default=True),
-    "min_count": Field(int, default=1, low=1),
-    "max_word_chars": Field(int, default=30, low=1),
-}
 TRAINING_SCHEMA = {
     "batch_size": Field(int, default=32, low=1),
     "bucket_boundaries": Field(list, default=[10, 20, 30, 45, 60],

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import keras
+
 from rnnzoo.data.conll import TaggedSentence
 from rnnzoo.data.vocab import UNK_ID
 from rnnzoo.tasks.base import TaskModel
 from rnnzoo.tasks.tagger import preprocessing
 from rnnzoo.tasks.tagger.model import predict_tags, tagging_function
+from rnnzoo.training.config import validate
 
 SAMPLE_SENTENCE = "German Chancellor Olaf Scholz met Apple chief Tim Cook in Berlin on Monday."
 
@@ -32,6 +35,13 @@ class Tagger(TaskModel):
 
         pairs = self.tag(ud_tokens(SAMPLE_SENTENCE))
         return ["A news sentence:", "", "```", " ".join(f"{t}/{g}" for t, g in pairs), "```"]
+
+    def build_text_model(self) -> keras.Model:
+        """Raw sentences → ``{"tokens", "tags", "lengths"}`` (:func:`preprocessing.text_model`)."""
+        vocab_cfg = validate(self.config["vocabulary"], preprocessing.VOCABULARY_SCHEMA,
+                             "vocabulary")
+        return preprocessing.text_model(self.keras_model, self.vocabs, vocab_cfg, self.scheme,
+                                        self.max_input_tokens)
 
     def _tag_many(self, sentences: list[list[str]]) -> list[list[str]]:
         if not sentences:
