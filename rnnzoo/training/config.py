@@ -27,7 +27,8 @@ class Field:
 
     ``kind``: a type or tuple of types (``bool`` is never accepted for ``int``/``float``, and an
     ``int`` is accepted for ``float``); ``choices``: allowed values; ``low``/``high``: inclusive
-    bounds (``high_open``: ``high`` itself excluded); ``check``: a predicate with its message.
+    bounds (``high_open``: ``high`` itself excluded); ``check``: a predicate with its message;
+    ``doc``: what the key means, for ``docs/RECIPES.md``.
     """
 
     kind: type | tuple[type, ...]
@@ -38,6 +39,7 @@ class Field:
     high_open: bool = False
     nullable: bool = False
     check: tuple[Callable[[Any], bool], str] | None = None
+    doc: str = ""
 
     @property
     def required(self) -> bool:
