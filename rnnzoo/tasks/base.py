@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from rnnzoo.saving import ids_model, load_keras
 
@@ -112,6 +113,13 @@ def check_sampling(max_tokens: int, temperature: float, top_k: int, seed: int) -
         raise ValueError(f"max_tokens and top_k must be < 2**31, got {max_tokens} and {top_k}")
     if not -2**63 <= seed < 2**63:
         raise ValueError(f"seed must be a 64-bit integer, got {seed}")
+
+
+def string_tensor(texts: Sequence[str]) -> tf.Tensor:
+    """``texts`` as a (N,) string tensor of UTF-8; a lone surrogate (an undecodable byte read
+    with ``surrogateescape``) becomes U+FFFD, which, like it, is no word character."""
+    return tf.constant([t.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+                        for t in texts], tf.string, shape=[len(texts)])
 
 
 def as_texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:

@@ -42,23 +42,47 @@ from rnnzoo.training.config import ConfigError, Field, validate
 T = TypeVar("T")
 SPLITS = ("train", "valid", "test")
 SCHEMA = {
-    "train": Field(str, default=None, nullable=True),
-    "valid": Field(str, default=None, nullable=True),
-    "test": Field(str, default=None, nullable=True),
-    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
+    "train": Field(str, default=None, nullable=True,
+                   doc="the training file (a relative path is taken from the recipe file's "
+                       "folder)"),
+    "valid": Field(str, default=None, nullable=True,
+                   doc="the validation file; without it, `valid_fraction` of the training "
+                       "examples are held out"),
+    "test": Field(str, default=None, nullable=True,
+                  doc="the test file; without it there is no test split (evaluating it is an "
+                      "error)"),
+    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True,
+                            doc="share of the training examples held out for validation when "
+                                "no `valid` file is given (seeded; of a text stream, its last "
+                                "part)"),
 }
-FILES_FIELD = Field(dict, default=None, nullable=True)
+FILES_FIELD = Field(dict, default=None, nullable=True,
+                    doc="your own train / valid / test files, in the task's format, in place of "
+                        "the corpus: see `data.files`")
 """The ``files`` key every recipe's data schema holds."""
 TFDS_SCHEMA = {
-    "name": Field(str),
+    "name": Field(str, doc="the dataset, as `tfds.load` names it, e.g. `imdb_reviews` or "
+                           "`ted_hrlr_translate/pt_to_en`"),
     "splits": Field(dict, check=(lambda s: "train" in s and set(s) <= set(SPLITS)
                                  and all(isinstance(v, str) for v in s.values()),
-                                 "must map train (and optionally valid, test) to TFDS splits")),
-    "features": Field(dict, default={}),
-    "data_dir": Field(str, default=None, nullable=True),
-    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
+                                 "must map train (and optionally valid, test) to TFDS splits"),
+                    doc="each split to a TFDS split string, e.g. `{train: 'train[:90%]', "
+                        "valid: 'train[90%:]', test: test}`; without `test`, no test split"),
+    "features": Field(dict, default={},
+                      doc="the task's field (`text`; `tokens`, `tags`; `source`, `target`; "
+                          "`text`, `label`) → the dataset's feature; by default the feature of "
+                          "the same name"),
+    "data_dir": Field(str, default=None, nullable=True,
+                      doc="the folder TFDS reads and downloads datasets into (`tfds.load`'s "
+                          "`data_dir`); null: TFDS's default"),
+    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True,
+                            doc="share of the training examples held out for validation when "
+                                "`splits` names no `valid` (seeded; of a text stream, its last "
+                                "part)"),
 }
-TFDS_FIELD = Field(dict, default=None, nullable=True)
+TFDS_FIELD = Field(dict, default=None, nullable=True,
+                   doc="a TensorFlow Datasets dataset in place of the corpus (`files` win over it): "
+                       "see `data.tfds`")
 """The ``tfds`` key every recipe's data schema holds."""
 
 

@@ -22,37 +22,58 @@ def check_name(name: object) -> str:
 
 
 SCHEMA = {
-    "name": Field(str, check=(lambda s: bool(NAME.fullmatch(s)), f"must be {NAME_RULE}")),
-    "task": Field(str, choices=task_names()),
+    "name": Field(str, check=(lambda s: bool(NAME.fullmatch(s)), f"must be {NAME_RULE}"),
+                  doc="the model's name, as `rnnzoo list` and its model card show it"),
+    "task": Field(str, choices=task_names(),
+                  doc="the task whose recipe trains it: which `model`, `data`, `vocabulary` and "
+                      "`training` keys apply (see the task's section)"),
     "description": Field(str, check=(lambda s: 0 < len(s) <= MAX_DESCRIPTION,
-                                     f"must be 1 to {MAX_DESCRIPTION} characters")),
-    "notes": Field(str, default=""),
-    "seed": Field(int, default=0, low=0),
-    "model": Field(dict),
-    "data": Field(dict),
-    "vocabulary": Field(dict, default={}),
-    "training": Field(dict),
-    "target": Field(dict, default=None, nullable=True),
-    "init": Field(dict, default=None, nullable=True),
-    "tune": Field(dict, default=None, nullable=True),
+                                     f"must be 1 to {MAX_DESCRIPTION} characters"),
+                         doc="one line: what `rnnzoo list` shows"),
+    "notes": Field(str, default="",
+                   doc="how the recipe was chosen, timings and other detail"),
+    "seed": Field(int, default=0, low=0,
+                  doc="seeds Keras (initial weights, dropout) and the data's shuffles, held-out "
+                      "splits and crops"),
+    "model": Field(dict, doc="the network's architecture: the task's `model` keys"),
+    "data": Field(dict, doc="the corpus, or `files` or a `tfds` dataset, and how it is split: the "
+                            "task's `data` keys"),
+    "vocabulary": Field(dict, default={},
+                        doc="how the vocabularies are built from the training split: the task's "
+                            "`vocabulary` keys"),
+    "training": Field(dict, doc="batches, optimizer, schedule and stopping: the task's "
+                                "`training` keys"),
+    "target": Field(dict, default=None, nullable=True,
+                    doc="the figure the model is meant to reach, e.g. `{split: test, metric: "
+                        "perplexity, at_most: 100}`; its model card says whether it was met"),
+    "init": Field(dict, default=None, nullable=True,
+                  doc="start from a trained model (fine-tuning): see `init` below"),
+    "tune": Field(dict, default=None, nullable=True,
+                  doc="the tuner and search space of `rnnzoo tune`: see `tune` below"),
 }
-"""``description``: one line (what ``rnnzoo list`` shows); ``notes`` (optional): how the recipe was
-chosen, timings and other detail. ``target`` (optional): the figure the model is meant to reach,
-e.g. ``{split: test, metric: perplexity, at_most: 100}`` (or ``at_least``); its model card says
-whether it was met. ``init`` (optional): see :data:`INIT_SCHEMA`. ``tune`` (optional): the tuner
-and search space of ``rnnzoo tune`` (:mod:`rnnzoo.zoo.tuning`)."""
 
-INIT_SCHEMA = {"from": Field(str), "extend_vocab": Field(bool, default=False)}
-"""``init`` (optional): the trained model folder training starts from (fine-tuning: its
-vocabularies and weights), and whether the training data's new tokens, tags or labels are
-added to that model's vocabularies (``extend_vocab``)."""
+INIT_SCHEMA = {
+    "from": Field(str, doc="the trained model folder training starts from: its vocabularies and "
+                           "weights"),
+    "extend_vocab": Field(bool, default=False,
+                          doc="add the training data's new tokens, tags or labels to that model's "
+                              "vocabularies (else new tags or labels are an error, new words "
+                              "unknown)"),
+}
 
 TARGET_SCHEMA = {
-    "split": Field(str, default="test"),
-    "metric": Field(str),
-    "at_most": Field(float, default=None, nullable=True),
-    "at_least": Field(float, default=None, nullable=True),
-    "reference": Field(str, default=""),
+    "split": Field(str, default="test", doc="the split (`valid` or `test`) whose metric is "
+                                            "compared"),
+    "metric": Field(str, doc="a metric the task's evaluation reports, e.g. `perplexity`, `f1`, "
+                             "`bleu`, `accuracy`"),
+    "at_most": Field(float, default=None, nullable=True,
+                     doc="met when the metric is at most this (give exactly one of `at_most` "
+                         "and `at_least`)"),
+    "at_least": Field(float, default=None, nullable=True,
+                      doc="met when the metric is at least this"),
+    "reference": Field(str, default="",
+                       doc="a published figure to compare with, shown after the verdict on the "
+                           "model card"),
 }
 
 

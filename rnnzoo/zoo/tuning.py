@@ -44,21 +44,44 @@ logger = logging.getLogger(__name__)
 TUNERS = ("random", "hyperband", "bayesian")
 SECTIONS = ("model", "data", "vocabulary", "training")
 SCHEMA = {
-    "tuner": Field(str, default="random", choices=TUNERS),
-    "max_trials": Field(int, default=10, low=1),
-    "max_epochs": Field(int, default=None, nullable=True, low=1),
-    "factor": Field(int, default=3, low=2),
-    "objective": Field(dict),
-    "space": Field(dict, check=(bool, "must declare at least one hyperparameter")),
+    "tuner": Field(str, default="random", choices=TUNERS,
+                   doc="keras-tuner's search: `RandomSearch`, `Hyperband` (Li et al. 2018) or "
+                       "`BayesianOptimization` (a Gaussian process)"),
+    "max_trials": Field(int, default=10, low=1,
+                        doc="random and bayesian: the most trials to run"),
+    "max_epochs": Field(int, default=None, nullable=True, low=1,
+                        doc="hyperband: the most epochs one trial trains; null: the recipe's "
+                            "`training.epochs`"),
+    "factor": Field(int, default=3, low=2,
+                    doc="hyperband: its reduction factor, by which each round cuts the trials "
+                        "and multiplies their epochs"),
+    "objective": Field(dict, doc="`{metric: NAME, direction: min or max}`: a metric of the valid "
+                                 "split, as the task's evaluation reports it"),
+    "space": Field(dict, check=(bool, "must declare at least one hyperparameter"),
+                   doc="`SECTION.KEY` of the recipe (model, data, vocabulary, training) → its "
+                       "range: `{int: [low, high]}`, `{float: [low, high]}` or `{choice: [...]}`"),
 }
-OBJECTIVE_SCHEMA = {"metric": Field(str), "direction": Field(str, choices=("min", "max"))}
+OBJECTIVE_SCHEMA = {
+    "metric": Field(str, doc="the valid split's metric the search optimises, e.g. `accuracy`, "
+                             "`perplexity`"),
+    "direction": Field(str, choices=("min", "max"),
+                       doc="whether a lower or a higher value is better"),
+}
 RANGE_SCHEMA = {
-    "int": Field(list, default=None, nullable=True),
-    "float": Field(list, default=None, nullable=True),
+    "int": Field(list, default=None, nullable=True,
+                 doc="`[low, high]`: integers from low to high inclusive (give exactly one of "
+                     "`int`, `float` and `choice`)"),
+    "float": Field(list, default=None, nullable=True,
+                   doc="`[low, high]`: real numbers from low to high"),
     "choice": Field(list, default=None, nullable=True,
-                    check=(bool, "must list at least one value")),
-    "step": Field((int, float), default=None, nullable=True),
-    "sampling": Field(str, default="linear", choices=("linear", "log", "reverse_log")),
+                    check=(bool, "must list at least one value"),
+                    doc="the values to choose among"),
+    "step": Field((int, float), default=None, nullable=True,
+                  doc="the step between the values tried in an `int` or `float` range (a "
+                      "factor > 1 with log sampling); null: 1 for `int`, continuous for `float`"),
+    "sampling": Field(str, default="linear", choices=("linear", "log", "reverse_log"),
+                      doc="the scale on which an `int` or `float` range is sampled (keras-tuner's "
+                          "`sampling`)"),
 }
 
 

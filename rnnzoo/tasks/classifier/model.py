@@ -13,17 +13,33 @@ from rnnzoo.layers.pooling import AttentionPooling, MaskedMaxPooling
 from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
 
 SCHEMA = {
-    "vocab_size": Field(int, low=2),
-    "num_classes": Field(int, low=2),
-    "embedding_dim": Field(int, default=128, low=1),
-    "hidden": Field(int, default=128, low=1),
-    "num_layers": Field(int, default=1, low=1, high=8),
-    "cell": Field(str, default="lstm", choices=CELLS),
-    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS),
-    "reset_after": Field(bool, default=True),
-    "pooling": Field(str, default="attention", choices=("last", "max", "attention")),
-    "attention_units": Field(int, default=64, low=1),
-    "dropout": Field(default=0.0, **PROBABILITY),
+    "vocab_size": Field(int, low=2,
+                        doc="the vocabulary's size, set by training from the vocabulary it "
+                            "builds (leave it out)"),
+    "num_classes": Field(int, low=2,
+                         doc="the number of labels, set by training from the training labels "
+                             "(leave it out)"),
+    "embedding_dim": Field(int, default=128, low=1, doc="the width of the word embeddings"),
+    "hidden": Field(int, default=128, low=1,
+                    doc="units per direction of each bidirectional recurrent layer"),
+    "num_layers": Field(int, default=1, low=1, high=8,
+                        doc="the stacked bidirectional recurrent layers"),
+    "cell": Field(str, default="lstm", choices=CELLS,
+                  doc="the recurrent cell: Elman RNN, LSTM (Hochreiter & Schmidhuber 1997) or "
+                      "GRU (Cho et al. 2014)"),
+    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS,
+                            doc="rnnzoo's recurrent layers (the CPU fast path) or Keras's "
+                                "built-in ones (cuDNN on GPU)"),
+    "reset_after": Field(bool, default=True,
+                         doc="GRU only: the reset gate applied after the recurrent matrix "
+                             "product, with a second bias (Keras's and cuDNN's variant)"),
+    "pooling": Field(str, default="attention", choices=("last", "max", "attention"),
+                     doc="the text's vector: last states [h→_T; h←_1], max_t h_t, or Σ_t a_t h_t "
+                         "with a = softmax(vᵀ tanh(W h_t + b))"),
+    "attention_units": Field(int, default=64, low=1,
+                             doc="attention pooling: the width of W, the score's hidden layer"),
+    "dropout": Field(default=0.0, **PROBABILITY,
+                     doc="dropout after each bidirectional layer"),
 }
 
 

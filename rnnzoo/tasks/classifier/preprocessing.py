@@ -20,20 +20,30 @@ LABELS = "labels.txt"
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 DATA_SCHEMA = {
-    "folder": Field(str, default="spam_assassin/package/data"),
+    "folder": Field(str, default="spam_assassin/package/data",
+                    doc="the SpamAssassin e-mails under the data folder (`GROUP/*.json`); unread "
+                        "with `files` or `tfds`"),
     "files": FILES_FIELD,
     "tfds": TFDS_FIELD,
-    "test_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
-    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True),
-    "max_tokens": Field(int, default=256, low=1),
-    "lowercase": Field(bool, default=True),
-    "subject": Field(bool, default=False),
-    "short_views": Field(int, default=0, low=0),
+    "test_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True,
+                           doc="corpus: the share of each label held out for the test "
+                               "(stratified, seeded)"),
+    "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True,
+                            doc="corpus: the share of each label's rest held out for "
+                                "validation (stratified, seeded)"),
+    "max_tokens": Field(int, default=256, low=1,
+                        doc="the tokens of each text that are read, its first ones (in training "
+                            "and by the saved text model)"),
+    "lowercase": Field(bool, default=True,
+                       doc="lower-case each text before it is split into words and punctuation "
+                           "marks (also in the saved text model)"),
+    "subject": Field(bool, default=False,
+                     doc="read each e-mail's subject line before its body"),
+    "short_views": Field(int, default=0, low=0,
+                         doc="corpus: short texts added to training per training e-mail, with its "
+                             "label (its first 3–20 tokens, then seeded random 3–20-token crops), "
+                             "so short messages are judged on their words"),
 }
-"""``short_views``: short texts added to the training split for each training e-mail, with its
-label (validation and test keep whole e-mails): its first 3 to 20 tokens (the subject line and
-opening), then crops of 3 to 20 tokens at random places, seeded; so that a short message is
-judged on its words, not on being short."""
 
 
 def tokenize(text: str, lowercase: bool) -> list[str]:

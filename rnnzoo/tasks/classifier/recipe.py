@@ -70,19 +70,28 @@ BUCKETS = (16, 32, 64, 128, 256, 512)
 
 SHORT_VIEW_TOKENS = (3, 20)
 VOCABULARY_SCHEMA = {
-    "min_count": Field(int, default=2, low=1),
-    "max_size": Field(int, default=None, nullable=True, low=3),
+    "min_count": Field(int, default=2, low=1,
+                       doc="how often a training word must occur to have an id; rarer ones read "
+                           "as `<unk>`"),
+    "max_size": Field(int, default=None, nullable=True, low=3,
+                      doc="the most ids in all, `<pad>` and `<unk>` included; the most frequent "
+                          "kept; null: no limit"),
 }
 TRAINING_SCHEMA = {
-    "batch_size": Field(int, default=32, low=1),
-    "epochs": Field(int, default=5, low=1),
-    "learning_rate": Field(float, default=1e-3, low=0.0),
-    "patience": Field(int, default=2, low=1),
-    "eval_batch_size": Field(int, default=64, low=1),
-    "shuffle": Field(bool, default=True),
+    "batch_size": Field(int, default=32, low=1,
+                        doc="the texts of a training batch (of similar lengths, bucketed)"),
+    "epochs": Field(int, default=5, low=1, doc="the most passes over the training texts"),
+    "learning_rate": Field(float, default=1e-3, low=0.0, doc="Adam's learning rate"),
+    "patience": Field(int, default=2, low=1,
+                      doc="early stopping: the epochs without a better validation loss before "
+                          "training stops"),
+    "eval_batch_size": Field(int, default=64, low=1,
+                             doc="the texts classified at once when evaluating"),
+    "shuffle": Field(bool, default=True,
+                     doc="reshuffle the training texts each epoch (seeded); false keeps their "
+                         "order (under a distribution strategy, another seeded order than on "
+                         "one device)"),
 }
-"""``shuffle``: reshuffle the training documents each epoch (seeded); ``false`` keeps their
-order (under a distribution strategy the seeded order is another one than on one device)."""
 
 
 def unique_documents(tokens: list[list[str]], labels: list[str]) -> tuple[list, list]:

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from rnnzoo.data.vocab import Vocabulary
-from rnnzoo.tasks.base import TaskModel, as_texts
+from rnnzoo.tasks.base import TaskModel, as_texts, string_tensor
 from rnnzoo.tasks.classifier import preprocessing
 from rnnzoo.training.config import validate
 
@@ -49,7 +48,7 @@ class Classifier(TaskModel):
         if not texts:
             return {"label": np.zeros([0], object), "probability": np.zeros([0], "float32"),
                     "probabilities": np.zeros([0, len(self.labels)], "float32")}
-        cut = tf.constant([self.cut_text(t) for t in texts], tf.string)
+        cut = string_tensor([self.cut_text(t) for t in texts])
         return {key: value.numpy() for key, value in self.text_model(cut).items()}
 
     def probabilities(self, texts: str | Sequence[str]) -> np.ndarray:

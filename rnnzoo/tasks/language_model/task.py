@@ -6,12 +6,14 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from rnnzoo.data.vocab import EOS, NUMBER, UNK_ID, Vocabulary, split_tokens, split_words
 from rnnzoo.metrics import perplexity
-from rnnzoo.tasks.base import TaskModel, as_texts, check_sampling
+from rnnzoo.tasks.base import TaskModel, as_texts, check_sampling, string_tensor
+from rnnzoo.tasks.language_model import preprocessing
 from rnnzoo.tasks.language_model.sampling import Generator
 
 _NUMBER = re.compile(NUMBER)
@@ -34,9 +36,25 @@ class LanguageModel(TaskModel):
         self.lowercase_prompts = all(w == w.lower() for w in words if w != "N")
         self.numbers_as_n = "N" in words and not any(_NUMBER.fullmatch(w) for w in words)
         self.percent = "%" if "%" in words else "N"
-        model = self.keras_model
-        self._log_probs = tf.function(lambda ids: tf.nn.log_softmax(model(ids)), input_signature=[
-            tf.TensorSpec([1, None], tf.int32)])
+        self._scores = None
+
+    def build_text_model(self) -> keras.Model:
+        """Raw texts → ``{"log_likelihood", "tokens", "next_token_probabilities"}``
+        (:func:`preprocessing.text_model`)."""
+        return preprocessing.text_model(self.keras_model, self.vocab.tokens, self.level,
+                                        self.max_input_tokens)
+
+    def scores(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The text model's scores of ``texts`` (each read up to its first
+        ``max_input_tokens`` tokens), as NumPy arrays."""
+        if self._scores is None:
+            self._scores = tf.function(self.text_model, input_signature=[
+                tf.TensorSpec([None], tf.string)])
+        cut = [self.cut_text(t) for t in texts]
+        for text in cut:
+            self._cut(split_tokens(text, self.level))
+        return {key: value.numpy() for key, value in
+                self._scores(string_tensor(cut)).items()}
 
     def samples(self) -> list[str]:
         """300 characters (or 60 words) at temperature 0.8, seed 0, from a fixed prompt."""
@@ -131,13 +149,8 @@ class LanguageModel(TaskModel):
         """Σ log p(token | prefix) in nats over the text's tokens (its first
         ``max_input_tokens``, and the closing ``<eos>`` of a word model), and the number of
         tokens scored."""
-        ids = self._ids(text)
-        if self.level == "word":
-            ids = np.append(ids, self.vocab.eos_id).astype("int32")
-        if len(ids) < 2:
-            return 0.0, 0
-        log_probs = self._log_probs(ids[None, :-1])[0].numpy()
-        return float(log_probs[np.arange(len(ids) - 1), ids[1:]].sum()), len(ids) - 1
+        scores = self.scores([text])
+        return float(scores["log_likelihood"][0]), int(scores["tokens"][0])
 
     def perplexity(self, texts: str | Sequence[str]) -> float:
         """exp(−Σ log p / N) over all tokens of ``texts``."""

@@ -40,27 +40,58 @@ from rnnzoo.training.config import (
 ATTENTIONS = ("bahdanau", "luong")
 
 SCHEMA = {
-    "source_vocab_size": Field(int, low=3),
-    "target_vocab_size": Field(int, low=3),
-    "embedding_dim": Field(int, default=256, low=1),
-    "hidden": Field(int, default=512, low=1),
-    "encoder_layers": Field(int, default=2, low=1, high=8),
-    "decoder_layers": Field(int, default=2, low=1, high=8),
-    "bidirectional": Field(bool, default=True),
-    "cell": Field(str, default="lstm", choices=CELLS),
-    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS),
-    "reset_after": Field(bool, default=True),
-    "attention": Field(str, default="luong", choices=ATTENTIONS, nullable=True),
-    "dropout": Field(default=0.2, **PROBABILITY),
-    "beam_size": Field(int, default=5, low=1, high=64),
-    "length_penalty": Field(float, default=0.6, low=0.0),
-    "max_decode_length": Field(int, default=100, low=1),
-    "bos_id": Field(int, default=1, low=1),
-    "eos_id": Field(int, default=2, low=1),
+    "source_vocab_size": Field(int, low=3,
+                               doc="the source vocabulary's size, set by training from the "
+                                   "vocabulary it builds (leave it out)"),
+    "target_vocab_size": Field(int, low=3,
+                               doc="the target vocabulary's size, set by training from the "
+                                   "vocabulary it builds (leave it out)"),
+    "embedding_dim": Field(int, default=256, low=1,
+                           doc="the width of the source and the target embeddings"),
+    "hidden": Field(int, default=512, low=1,
+                    doc="the units of each recurrent layer (per direction in the encoder), of the "
+                        "attentional state h̃_t and of the additive score's hidden layer"),
+    "encoder_layers": Field(int, default=2, low=1, high=8,
+                            doc="the stacked encoder layers, whose top layer's outputs are the "
+                                "memory m_s"),
+    "decoder_layers": Field(int, default=2, low=1, high=8,
+                            doc="the stacked decoder layers, each started from the top encoder "
+                                "layer's final state"),
+    "bidirectional": Field(bool, default=True,
+                           doc="bidirectional encoder layers; the bridge tanh(W_b [h→; h←]) (a "
+                               "linear map for the LSTM's c) starts the decoder"),
+    "cell": Field(str, default="lstm", choices=CELLS,
+                  doc="the recurrent cell: Elman RNN, LSTM (Hochreiter & Schmidhuber 1997) or "
+                      "GRU (Cho et al. 2014)"),
+    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS,
+                            doc="rnnzoo's recurrent layers (the CPU fast path) or Keras's "
+                                "built-in ones (cuDNN on GPU)"),
+    "reset_after": Field(bool, default=True,
+                         doc="GRU only: the reset gate applied after the recurrent matrix "
+                             "product, with a second bias (Keras's and cuDNN's variant)"),
+    "attention": Field(str, default="luong", choices=ATTENTIONS, nullable=True,
+                       doc="the score of global attention: additive vᵀ tanh(W₁ h_t + W₂ m_s) "
+                           "(Bahdanau et al. 2015) or general h_tᵀ W m_s (Luong et al. 2015); "
+                           "null: none"),
+    "dropout": Field(default=0.2, **PROBABILITY,
+                     doc="dropout on the inputs of each encoder and decoder layer and on the "
+                         "output layer's input"),
+    "beam_size": Field(int, default=5, low=1, high=64,
+                       doc="decoding default: the hypotheses beam search keeps (never worse than "
+                           "greedy decoding)"),
+    "length_penalty": Field(float, default=0.6, low=0.0,
+                            doc="decoding default: GNMT's α, hypotheses ranked by log p(Y | X) / "
+                                "((5 + |Y|) / 6)^α (Wu et al. 2016)"),
+    "max_decode_length": Field(int, default=100, low=1,
+                               doc="decoding default: the most tokens a translation has (also at "
+                                   "most twice the batch's longest source + 10)"),
+    "bos_id": Field(int, default=1, low=1,
+                    doc="the target id that starts every decoder input, set by training to "
+                        "`<bos>`'s (id 0 is padding in both vocabularies)"),
+    "eos_id": Field(int, default=2, low=1,
+                    doc="the target id that ends every target output and decoding, set by "
+                        "training to `<eos>`'s"),
 }
-"""Id 0 is padding in both vocabularies (masked); ``bos_id`` starts every target input,
-``eos_id`` ends every target output; ``beam_size``, ``length_penalty`` (GNMT's α) and
-``max_decode_length`` are the decoding defaults."""
 
 SOURCE = "source"
 TARGET_IN = "target_in"

@@ -63,33 +63,64 @@ BUCKETS = (8, 12, 16, 20, 24, 28, 32, 40, 48, 64)
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 DATA_SCHEMA = {
-    "file": Field(str, default="bible_en_es/kjv_rv1909.tsv"),
+    "file": Field(str, default="bible_en_es/kjv_rv1909.tsv",
+                  doc="the verse-aligned TSV under the data folder, its header naming `book`, "
+                      "`verse` and the text columns; unread with `files` or `tfds`"),
     "files": FILES_FIELD,
     "tfds": TFDS_FIELD,
-    "source_column": Field(str, default="en"),
-    "target_column": Field(str, default="es"),
-    "test_books": Field(list, default=["Phil", "Col", "1Thess"]),
-    "valid_books": Field(list, default=["1John"]),
-    "max_words": Field(int, default=40, low=1, nullable=True),
+    "source_column": Field(str, default="en",
+                           doc="the TSV column of the source text (also in a `files` TSV's "
+                               "header)"),
+    "target_column": Field(str, default="es",
+                           doc="the TSV column of the target text (also in a `files` TSV's "
+                               "header)"),
+    "test_books": Field(list, default=["Phil", "Col", "1Thess"],
+                        doc="the books of `file` held out whole (every verse with both sides) "
+                            "as the test set"),
+    "valid_books": Field(list, default=["1John"],
+                         doc="the books of `file` held out whole as the validation set"),
+    "max_words": Field(int, default=40, low=1, nullable=True,
+                       doc="training pairs with more words on either side are dropped; null: no "
+                           "limit"),
     "ratio": Field(list, default=[0.5, 2.0], nullable=True,
                    check=(lambda r: len(r) == 2 and 0 < r[0] <= r[1],
-                          "must be [low, high] with 0 < low <= high")),
-    "recase_chapter_capitals": Field(bool, default=True),
+                          "must be [low, high] with 0 < low <= high"),
+                   doc="training pairs whose source / target word-count ratio is outside "
+                       "[low, high] (misaligned ones) are dropped; null: no filter"),
+    "recase_chapter_capitals": Field(bool, default=True,
+                                     doc="recase the chapter-initial capitals of `file`'s target, "
+                                         "each word to its most frequent form ('EN el principio' "
+                                         "→ 'En el principio')"),
 }
 VOCABULARY_SCHEMA = {
-    "source_min_count": Field(int, default=2, low=1),
-    "source_max_size": Field(int, default=None, nullable=True, low=3),
-    "target_min_count": Field(int, default=2, low=1),
-    "target_max_size": Field(int, default=None, nullable=True, low=5),
+    "source_min_count": Field(int, default=2, low=1,
+                              doc="how often a training source word must occur to have an id; "
+                                  "rarer ones read as `<unk>`"),
+    "source_max_size": Field(int, default=None, nullable=True, low=3,
+                             doc="the most source ids, `<pad>` and `<unk>` included; the most "
+                                 "frequent kept; null: no limit"),
+    "target_min_count": Field(int, default=2, low=1,
+                              doc="how often a training target word must occur to have an id; "
+                                  "rarer ones read as `<unk>`"),
+    "target_max_size": Field(int, default=None, nullable=True, low=5,
+                             doc="the most target ids, `<pad>`, `<unk>`, `<bos>` and `<eos>` "
+                                 "included; the most frequent kept; null: no limit"),
 }
 TRAINING_SCHEMA = {
-    "batch_size": Field(int, default=64, low=1),
-    "epochs": Field(int, default=10, low=1),
-    "learning_rate": Field(float, default=1e-3, low=0.0),
-    "clipnorm": Field(float, default=1.0, low=0.0),
-    "lr_decay": Field(float, default=0.5, low=0.0, high=1.0),
-    "patience": Field(int, default=2, low=1),
-    "eval_batch_size": Field(int, default=64, low=1),
+    "batch_size": Field(int, default=64, low=1,
+                        doc="the pairs of a training batch (of similar lengths, bucketed)"),
+    "epochs": Field(int, default=10, low=1, doc="the most passes over the training pairs"),
+    "learning_rate": Field(float, default=1e-3, low=0.0, doc="Adam's initial learning rate"),
+    "clipnorm": Field(float, default=1.0, low=0.0,
+                      doc="gradient clipping: each gradient's norm clipped to this; 0: none"),
+    "lr_decay": Field(float, default=0.5, low=0.0, high=1.0,
+                      doc="the factor the learning rate is multiplied by (down to 1e-5) whenever "
+                          "the validation loss does not improve"),
+    "patience": Field(int, default=2, low=1,
+                      doc="early stopping: the epochs without a better validation loss before "
+                          "training stops"),
+    "eval_batch_size": Field(int, default=64, low=1,
+                             doc="the sources translated at once (beam search) when evaluating"),
 }
 
 

@@ -30,25 +30,44 @@ from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigEr
 _POSITIVE = dict(kind=int, low=1)
 
 SCHEMA = {
-    "word_vocab_size": Field(int, low=2),
-    "num_tags": Field(int, low=1),
-    "char_vocab_size": Field(int, default=None, low=2, nullable=True),
-    "word_dim": Field(default=100, **_POSITIVE),
-    "char_dim": Field(default=25, **_POSITIVE),
-    "char_features": Field(str, default="bilstm", choices=("cnn", "bilstm"), nullable=True),
-    "char_hidden": Field(default=25, **_POSITIVE),
-    "char_kernel_size": Field(default=3, **_POSITIVE),
-    "hidden": Field(default=100, **_POSITIVE),
-    "num_layers": Field(default=1, **_POSITIVE),
-    "cell": Field(str, default="lstm", choices=CELLS),
-    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS),
-    "dropout": Field(default=0.5, **PROBABILITY),
-    "head": Field(str, default="crf", choices=("crf", "softmax")),
-    "scheme": Field(str, default="IOB2", choices=("IOB2", "BIOES"), nullable=True),
+    "word_vocab_size": Field(int, low=2,
+                             doc="the word vocabulary's size, set by training from the "
+                                 "vocabulary it builds (leave it out)"),
+    "num_tags": Field(int, low=1,
+                      doc="the number of tags (one potential each), set by training from the "
+                          "training tags (leave it out)"),
+    "char_vocab_size": Field(int, default=None, low=2, nullable=True,
+                             doc="the character vocabulary's size, needed with `char_features`, "
+                                 "set by training (leave it out)"),
+    "word_dim": Field(default=100, **_POSITIVE, doc="the width of the word embeddings"),
+    "char_dim": Field(default=25, **_POSITIVE, doc="the width of the character embeddings"),
+    "char_features": Field(str, default="bilstm", choices=("cnn", "bilstm"), nullable=True,
+                           doc="each word's character feature: a CNN over its characters, "
+                               "max-pooled (Ma & Hovy 2016), or a BiLSTM's final states (Lample "
+                               "et al. 2016); null: none"),
+    "char_hidden": Field(default=25, **_POSITIVE,
+                         doc="units per direction of the character BiLSTM, or CNN filters"),
+    "char_kernel_size": Field(default=3, **_POSITIVE,
+                              doc="cnn: the characters each filter of the CNN spans"),
+    "hidden": Field(default=100, **_POSITIVE,
+                    doc="units per direction of each word-level layer"),
+    "num_layers": Field(default=1, **_POSITIVE,
+                        doc="the stacked bidirectional word-level recurrent layers"),
+    "cell": Field(str, default="lstm", choices=CELLS,
+                  doc="the word-level layers' cell: Elman RNN, LSTM or GRU (the character "
+                      "BiLSTM is always an LSTM)"),
+    "implementation": Field(str, default="explicit", choices=IMPLEMENTATIONS,
+                            doc="rnnzoo's recurrent layers (the CPU fast path) or Keras's "
+                                "built-in ones (cuDNN on GPU)"),
+    "dropout": Field(default=0.5, **PROBABILITY,
+                     doc="dropout on each word's features and after each bidirectional layer"),
+    "head": Field(str, default="crf", choices=("crf", "softmax"),
+                  doc="a linear-chain CRF (negative log-likelihood, Viterbi decoding) or a "
+                      "softmax per word (cross-entropy)"),
+    "scheme": Field(str, default="IOB2", choices=("IOB2", "BIOES"), nullable=True,
+                    doc="the entity tagging scheme the model learns (BIOES converted from and "
+                        "back to IOB2), decoded among its valid paths; null: no entities (POS)"),
 }
-"""``char_hidden``: units per direction of the character BiLSTM, or CNN filters;
-``hidden``: units per direction of each word-level layer; ``scheme``: the entity tagging scheme
-(``None`` for tags without entities, e.g. POS)."""
 
 
 def _char_mask(char_ids):

@@ -18,13 +18,15 @@ from rnnzoo.tasks.tagger import model as tagger
 from rnnzoo.training.config import Field, check_value
 
 VOCABULARY_SCHEMA = {
-    "lowercase": Field(bool, default=True),
-    "min_count": Field(int, default=1, low=1),
-    "max_word_chars": Field(int, default=30, low=1),
+    "lowercase": Field(bool, default=True,
+                       doc="look words up lower-cased (the character features keep the case)"),
+    "min_count": Field(int, default=1, low=1,
+                       doc="the training count a word needs to be in the vocabulary; rarer ones "
+                           "read as `<unk>`"),
+    "max_word_chars": Field(int, default=30, low=1,
+                            doc="the characters of each word, its first ones, that the character "
+                                "features read"),
 }
-"""How words are read: looked up lower-cased (``lowercase``), spelled by their first
-``max_word_chars`` characters; ``min_count``: the training count a word needs to be in the
-vocabulary."""
 TAG_OFFSET = 2
 """Tag vocabulary ids of the model's tags 0, 1, ...: after ``<pad>`` and ``<unk>``."""
 

@@ -102,35 +102,52 @@ SPLITS = ("train", "valid", "test")
 SPLIT_ALIASES = {"dev": "valid"}
 
 DATA_SCHEMA = {
-    "corpus": Field(str, default=None, nullable=True, choices=tuple(CORPORA)),
+    "corpus": Field(str, default=None, nullable=True, choices=tuple(CORPORA),
+                    doc="UD English EWT (POS tags) or UNER English EWT (PER, ORG, LOC entities), "
+                        "official files; null: `files` or `tfds`"),
     "files": FILES_FIELD,
     "tfds": TFDS_FIELD,
-    "column": Field(str, default="upos", choices=CONLLU_COLUMNS),
+    "column": Field(str, default="upos", choices=CONLLU_COLUMNS,
+                    doc="the CoNLL-U column of the tags (`ud_en_ewt`, and `.conllu` files)"),
     "train_files": Field(list, default=["train"],
                          check=(lambda f: bool(f) and all(x in ("train", "dev") for x in f),
-                                "must list 'train' and/or 'dev'")),
-    "valid_fraction": Field(float, default=0.0, low=0.0, high=0.5),
+                                "must list 'train' and/or 'dev'"),
+                         doc="the corpus's official files whose sentences train (with `dev`, "
+                             "`valid_fraction` must be > 0)"),
+    "valid_fraction": Field(float, default=0.0, low=0.0, high=0.5,
+                            doc="corpus: the share of the training sentences held out for "
+                                "validation (seeded); 0: the dev file validates"),
 }
-"""``column``: the CoNLL-U column of the tags (``ud_en_ewt``, and ``.conllu`` files)."""
 TRAINING_SCHEMA = {
-    "batch_size": Field(int, default=32, low=1),
+    "batch_size": Field(int, default=32, low=1, doc="the sentences of a training batch"),
     "bucket_boundaries": Field(list, default=[10, 20, 30, 45, 60],
                                check=(lambda b: bool(b) and b == sorted(set(b))
                                       and all(isinstance(n, int) and n >= 1 for n in b),
-                                      "must be increasing positive integers")),
-    "epochs": Field(int, default=20, low=1),
-    "learning_rate": Field(float, default=1e-3, low=0.0),
-    "clipnorm": Field(float, default=5.0, low=0.0),
-    "word_dropout": Field(default=0.0, **PROBABILITY),
-    "singleton_dropout": Field(default=0.0, **PROBABILITY),
-    "lr_decay": Field(float, default=0.5, low=0.0, high=1.0),
-    "lr_patience": Field(int, default=1, low=0),
-    "patience": Field(int, default=3, low=1),
-    "eval_batch_size": Field(int, default=128, low=1),
+                                      "must be increasing positive integers"),
+                               doc="sentence lengths that bound the buckets: a batch holds "
+                                   "sentences of one bucket, padded to its longest"),
+    "epochs": Field(int, default=20, low=1, doc="the most passes over the training sentences"),
+    "learning_rate": Field(float, default=1e-3, low=0.0, doc="Adam's initial learning rate"),
+    "clipnorm": Field(float, default=5.0, low=0.0,
+                      doc="gradient clipping: each gradient's norm clipped to this; 0: none"),
+    "word_dropout": Field(default=0.0, **PROBABILITY,
+                          doc="the probability that a training word is replaced by `<unk>`, so "
+                              "that its embedding is learnt for the unknown words of test time"),
+    "singleton_dropout": Field(default=0.0, **PROBABILITY,
+                               doc="the same for the words seen once in training, which resemble "
+                                   "unknown words most (Lample et al. 2016 use 0.5)"),
+    "lr_decay": Field(float, default=0.5, low=0.0, high=1.0,
+                      doc="the factor the learning rate is multiplied by (down to 1e-5) when "
+                          "the validation score (F1, else accuracy) stalls"),
+    "lr_patience": Field(int, default=1, low=0,
+                         doc="the epochs without a better validation score before the learning "
+                             "rate decays"),
+    "patience": Field(int, default=3, low=1,
+                      doc="early stopping: the epochs without a better validation score (F1, "
+                          "else accuracy) before training stops"),
+    "eval_batch_size": Field(int, default=128, low=1,
+                             doc="the sentences tagged at once when validating and evaluating"),
 }
-"""``word_dropout``: probability that a training word is replaced by ``<unk>``, so that its
-embedding is learnt for the unknown words of test time; ``singleton_dropout``: the same for the
-words seen once in training (Lample et al., 2016, use 0.5), which resemble unknown words most."""
 
 
 def build_vocabularies(sentences: Sequence[TaggedSentence], vocab_cfg: dict,
