@@ -50,10 +50,17 @@ def answers(model) -> dict:
     raise ValueError(f"no golden questions for the task {model.task!r}")
 
 
-def raw_text_answers(model, task: str) -> dict:
+def raw_text_answers(model, config: dict) -> dict:
     """The answers of a raw-text ``.keras`` (loaded with ``keras.saving.load_model``) to its
-    task's questions, in :func:`answers`' form."""
+    task's questions, in :func:`answers`' form (a language model: its scores only; generation
+    is the task object's)."""
     import tensorflow as tf
+
+    task = config["task"]
+    if task == "language_model":
+        out = model(tf.constant(SCORED[config["model"]["level"]]))
+        return {"log_likelihood": [[float(s), int(n)] for s, n in
+                                   zip(out["log_likelihood"].numpy(), out["tokens"].numpy())]}
 
     if task == "classifier":
         out = model(tf.constant(MESSAGES))

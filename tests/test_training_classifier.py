@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import yaml
+from task_contract import TaskContract
 
 from rnnzoo.data import email_text
 from rnnzoo.tasks.classifier import preprocessing
@@ -94,33 +96,9 @@ def test_run_folder_and_metrics(run):
     assert len(json.loads((out / "history.json").read_text())["loss"]) == 1
 
 
-def test_evaluate_reproduces_the_test_metrics(run, data_dir):
-    out, metrics = run
-    assert classifier.evaluate(out, str(data_dir), "test") == metrics["test"]
-
-
-def test_resume_continues_from_the_checkpoint(run, data_dir, resume_marked):
-    out, _ = run
-    history, state = resume_marked(out, classifier.train, RECIPE, data_dir)
-    assert state["epochs_done"] == 2
-    assert history["marker"] == [42.0] and len(history["loss"]) == 2
-    assert history["loss"][0] == json.loads((out / "history.json").read_text())["loss"][0]
-
-
 def test_missing_data_names_the_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="spam_assassin/package/data"):
         classifier.train(RECIPE, str(tmp_path), tmp_path / "run")
-
-
-def test_loaded_run_classifies_texts(run):
-    import rnnzoo
-
-    model = rnnzoo.load(run[0])
-    label, probability = model.classify("Buy cheap meds now, click here!")
-    assert label in ("ham", "spam") and 0.5 <= probability <= 1.0
-    results = model.classify(["hello", "", "win money"])
-    assert len(results) == 3
-    np.testing.assert_allclose(model.probabilities(["hello", "x"]).sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_short_views_are_seeded_crops_of_each_training_document():
@@ -140,3 +118,22 @@ def test_short_views_are_seeded_crops_of_each_training_document():
     assert [v.text for v in views[3:]] == ["a b"] * 3
     assert views == classifier.short_views(docs, 3, seed=0)
     assert classifier.short_views(docs, 0, seed=0) == []
+
+
+QUESTIONS = ["Buy cheap meds now, click here!", "hello", "", "win money"]
+
+
+class TestClassifierContract(TaskContract):
+    RECIPE = RECIPE
+    OWN_FILES = {"vocab.txt", "labels.txt"}
+
+    def in_process(self, model):
+        answers = model.classify(QUESTIONS)
+        np.testing.assert_allclose(model.probabilities(QUESTIONS).sum(axis=1), 1.0, atol=1e-5)
+        return [label for label, _ in answers] + [p for _, p in answers]
+
+    def served(self, signatures):
+        out = signatures["serving_default"](texts=tf.constant(QUESTIONS))
+        return ([label.decode() for label in out["label"].numpy()]
+                + out["probability"].numpy().tolist())
+

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import yaml
+from task_contract import TaskContract
 
 from rnnzoo.data import DataFormatError
 from rnnzoo.data.vocab import Vocabulary
@@ -117,19 +119,6 @@ def test_run_folder_and_metrics(run):
     assert len(json.loads((out / "history.json").read_text())["val_loss"]) == 1
 
 
-def test_evaluate_reproduces_the_test_metrics(run, data_dir):
-    out, metrics = run
-    assert seq2seq.evaluate(out, str(data_dir), "test") == metrics["test"]
-
-
-def test_resume_continues_from_the_checkpoint(run, data_dir, resume_marked):
-    out, _ = run
-    history, state = resume_marked(out, seq2seq.train, RECIPE, data_dir)
-    assert state["epochs_done"] == 2
-    assert history["marker"] == [42.0] and len(history["loss"]) == 2
-    assert history["loss"][0] == json.loads((out / "history.json").read_text())["loss"][0]
-
-
 def test_target_counts_count_labels_and_one_eos_per_verse():
     vocab = Vocabulary(["<pad>", "<unk>", "<bos>", "<eos>", "a", "b"])
     counts = seq2seq.target_counts([np.array([4, 4, 5]), np.array([5])], vocab)
@@ -178,3 +167,19 @@ def test_a_users_pairs_file_errors_name_file_and_line(tmp_path, lines, line, mes
     with pytest.raises(DataFormatError) as error:
         seq2seq.read_pairs_file(path, USER_COLUMNS)
     assert str(error.value).startswith(f"{path}:{line}: ") and message in str(error.value)
+
+
+SOURCES = ["In the beginning God created the heaven.", "Amen.", ""]
+
+
+class TestTranslatorContract(TaskContract):
+    RECIPE = RECIPE
+    OWN_FILES = {"source_vocab.txt", "target_vocab.txt"}
+
+    def in_process(self, model):
+        return model.translate(SOURCES)
+
+    def served(self, signatures):
+        out = signatures["serving_default"](sources=tf.constant(SOURCES))
+        return [t.decode() for t in out["translation"].numpy()]
+

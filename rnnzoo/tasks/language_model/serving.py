@@ -21,7 +21,8 @@ EXAMPLE_PROMPTS = {"word": "the company said", "char": "It is a truth"}
 class LanguageModelModule(tf.Module):
     """``serving_default``: prompts → continuations (default sampling); ``generate``: the same
     with per-request ``max_tokens``, ``temperature``, ``top_k`` and ``seed``; ``score``: texts →
-    summed log-likelihood (nats) and the number of tokens scored."""
+    summed log-likelihood (nats) and the number of tokens scored (the task object's text
+    model)."""
 
     def __init__(self, task):
         super().__init__(name="language_model")
@@ -32,11 +33,11 @@ class LanguageModelModule(tf.Module):
         self._generator = Generator(self.model)
         self._word = task.level == "word"
         self._boundary = task.boundary
-        self._eos = task.vocab.eos_id if self._word else -1
         self._limit = task.max_input_tokens
         self._lowercase = task.level == "word" and task.lowercase_prompts
         self._numbers_as_n = task.level == "word" and task.numbers_as_n
         self._percent = task.percent
+        self.text_model = task.text_model
 
     def _promptlookup_ids(self, text: tf.Tensor, keep_last: bool = False) -> tf.Tensor:
         """A prompt's ids, :meth:`LanguageModel.normalise`d (generation), or a scored text's."""
@@ -86,24 +87,10 @@ class LanguageModelModule(tf.Module):
                                  fn_output_signature=tf.string)
         return {"continuation": continuation}
 
-    def _score(self, text: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        ids = self._promptlookup_ids(text)
-        if self._word:
-            ids = tf.concat([ids, [self._eos]], axis=0)
-        count = tf.size(ids) - 1
-
-        def scored():
-            log_probs = tf.nn.log_softmax(self.model(ids[None, :-1], training=False))[0]
-            picked = tf.gather(log_probs, ids[1:], axis=1, batch_dims=1)
-            return tf.reduce_sum(picked)
-
-        return tf.cond(count > 0, scored, lambda: tf.constant(0.0)), count
-
     @tf.function(input_signature=[STRINGS])
     def score(self, texts):
-        log_likelihood, tokens = tf.map_fn(
-            self._score, texts, fn_output_signature=(tf.float32, tf.int32))
-        return {"log_likelihood": log_likelihood, "tokens": tokens}
+        scores = self.text_model(texts)
+        return {"log_likelihood": scores["log_likelihood"], "tokens": scores["tokens"]}
 
     def signatures(self) -> dict:
         return {"serving_default": self.serving_default, "generate": self.generate,
