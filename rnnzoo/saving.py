@@ -60,9 +60,9 @@ def ids_model(model: keras.Model) -> keras.Model:
 def load_keras(path: str | os.PathLike, raw_text: bool = False) -> keras.Model:
     """The model on ids in the ``.keras`` file ``path`` (see :func:`ids_model`), or with
     ``raw_text`` the file's model as saved; loaded with ``safe_mode=True`` after
-    :func:`check_keras`, with rnnzoo's serializable layers registered (a task's own layers are
-    registered by its ``model.py``, which its task object and recipe import)."""
-    import rnnzoo.layers  # noqa: F401
+    :func:`check_keras`, with every rnnzoo serializable class registered
+    (:mod:`rnnzoo.keras_objects`)."""
+    import rnnzoo.keras_objects  # noqa: F401
 
     check_keras()
     model = keras.saving.load_model(path, safe_mode=True)

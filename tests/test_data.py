@@ -86,20 +86,6 @@ def test_stream_tokens_and_sentences_of_austen():
     assert words == ["a", "b", rd.EOS, "c", rd.EOS]
     with pytest.raises(ValueError, match="line_end"):
         rd.stream_tokens(text, "char", line_end=rd.EOS)
-    assert rd.split_sentences(text, "line")[:2] == ["EMMA", "By Jane Austen"]
-    sentences = rd.split_sentences(text, "sentence")
-    assert sentences[4].startswith("Emma Woodhouse, handsome, clever, and rich, with a comfortable home and")
-    assert sentences[4].endswith("to distress or vex her.")
-    assert any("in Mr. Woodhouse's family" in s for s in sentences)
-
-
-def test_sentence_lm_examples_wrap_bos_and_eos():
-    vocab = rd.Vocabulary.build("the cat sat".split())
-    dataset = rd.sentence_lm_dataset(["the cat sat", "the dog"], vocab)
-    (x0, y0), (x1, y1) = [(x.numpy().tolist(), y.numpy().tolist()) for x, y in dataset]
-    cat = vocab.ids(["the", "cat", "sat"]).tolist()
-    assert x0 == [vocab.bos_id] + cat and y0 == cat + [vocab.eos_id]
-    assert x1 == [vocab.bos_id, vocab.ids(["the"])[0], rd.UNK_ID]
 
 
 # --- CoNLL-U and IOB2 -----------------------------------------------------------------------
@@ -203,17 +189,6 @@ def test_bioes_maps_back_to_iob2(spans):
     assert sum(t[0] in "SE" for t in bioes) == len(spans)
 
 
-def test_tagging_dataset_element_spec():
-    dataset = rd.tagging_dataset(rd.read_iob2(UNER, **UNER_COLUMNS))
-    assert dataset.element_spec == {
-        "tokens": tf.TensorSpec([None], tf.string),
-        "tags": tf.TensorSpec([None], tf.string),
-    }
-    first = next(iter(dataset))
-    assert first["tokens"].shape == first["tags"].shape == (24,)
-    assert first["tags"][6].numpy() == b"B-LOC"
-
-
 # --- documents and e-mail -------------------------------------------------------------------
 
 
@@ -263,15 +238,6 @@ def test_csv_and_jsonl_documents(tmp_path):
         rd.Document("é", "1"),
         rd.Document("b", "0"),
     ]
-    dataset, names = rd.documents_dataset(documents)
-    assert names == ["neg", "pos"]
-    assert dataset.element_spec == {
-        "text": tf.TensorSpec([], tf.string),
-        "label": tf.TensorSpec([], tf.int64),
-    }
-    assert [e["label"] for e in dataset.as_numpy_iterator()] == [1, 0]
-    with pytest.raises(ValueError, match="not among label_names"):
-        rd.documents_dataset(documents, label_names=["neg"])
 
 
 @pytest.mark.parametrize(
@@ -411,7 +377,9 @@ def test_bucketing_pads_with_zero_so_masks_are_ids_not_zero():
     sentences = rd.read_conllu(CONLLU) + rd.read_iob2(UNER, **UNER_COLUMNS)
     words = rd.Vocabulary.build((t for s in sentences for t in s.tokens), specials=())
     tags = rd.Vocabulary.build((t for s in sentences for t in s.tags), specials=())
-    ids = rd.tagging_dataset(sentences).map(lambda e: (words.lookup(e["tokens"]), tags.lookup(e["tags"])))
+    ids = tf.data.Dataset.from_generator(
+        lambda: ((words.ids(s.tokens), tags.ids(s.tags)) for s in sentences),
+        output_signature=(tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int64)))
     boundaries = [10, 25]
     batches = list(rd.bucket_batch(ids, batch_size=3, boundaries=boundaries))
     lengths = []
@@ -431,11 +399,13 @@ def test_bucketing_pads_with_zero_so_masks_are_ids_not_zero():
 
 def test_bucketing_lm_sentences_by_custom_length():
     vocab = rd.Vocabulary.build(rd.stream_tokens(rd.read_text(AUSTEN), "word"))
-    sentences = rd.split_sentences(rd.read_text(AUSTEN), "sentence")
-    examples = rd.sentence_lm_dataset(sentences, vocab)
+    lines = [line for line in rd.read_text(AUSTEN).splitlines() if line.strip()]
+    examples = tf.data.Dataset.from_generator(
+        lambda: ((vocab.ids(rd.split_words(line)),) * 2 for line in lines),
+        output_signature=(tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int64)))
     batched = rd.bucket_batch(examples, 4, [8, 32], length=lambda xy: tf.size(xy[0]))
     total = sum(int(tf.reduce_sum(tf.cast(x != 0, tf.int32))) for x, _ in batched)
-    assert total == sum(len(rd.split_words(s)) + 1 for s in sentences)
+    assert total == sum(len(rd.split_words(line)) for line in lines)
 
 
 # --- TFDS loaders (offline: tfds.testing.mock_data) -----------------------------------------

@@ -16,7 +16,7 @@ from golden import GOLDEN, answers, raw_text_answers
 import rnnzoo
 from rnnzoo.zoo.registry import resolve
 
-RAW_TEXT = ["bilstm-crf-ner", "bilstm-crf-pos", "bilstm-spam"]
+RAW_TEXT = ["bilstm-crf-ner", "bilstm-crf-pos", "bilstm-spam", "gru-lm", "lstm-lm", "rnn-lm"]
 """The zoo models whose ``model.keras`` answers raw strings."""
 
 EXPECTED = json.loads(GOLDEN.read_text())

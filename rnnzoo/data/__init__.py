@@ -2,13 +2,9 @@
 (:mod:`rnnzoo.data.tfds`), vocabularies as Keras preprocessing layers, and length-bucketed
 batching.
 
-Readers return Python lists (errors name the file and line: :class:`DataFormatError`); the
-``*_dataset`` builders turn them into ``tf.data.Dataset`` with these element formats:
-
-- text stream for LMs: ``(x, y)`` int64 ``[batch_size, bptt]`` (:func:`lm_windows`)
-- sentence LM: ``(x, y)`` int64 ``[None]`` (:func:`sentence_lm_dataset`); text: ``{"text"}``
-- tagging: ``{"tokens": string [None], "tags": string [None]}``
-- documents: ``{"text": string [], "label": int64 []}`` with a list of label names
+Readers return Python lists (errors name the file and line: :class:`DataFormatError`); each
+task's recipe turns them into its ``tf.data.Dataset``; :func:`lm_windows` cuts a language
+model's token stream into ``(x, y)`` int64 ``[batch_size, bptt]`` windows.
 
 The names below are imported from their modules on first use, so that reading a file (the
 CLI's ``list`` and ``info``) does not import TensorFlow.
@@ -29,12 +25,9 @@ _MODULES = {
     "TaggedSentence": "rnnzoo.data.conll",
     "UNK": "rnnzoo.data.vocab",
     "UNK_ID": "rnnzoo.data.vocab",
-    "UPOS_TAGS": "rnnzoo.data.conll",
     "Vocabulary": "rnnzoo.data.vocab",
     "bucket_batch": "rnnzoo.data.batching",
-    "documents_dataset": "rnnzoo.data.documents",
     "email_text": "rnnzoo.data.documents",
-    "html_to_text": "rnnzoo.data.documents",
     "iob2_to_bioes": "rnnzoo.data.conll",
     "iter_lines": "rnnzoo.data.files",
     "lm_windows": "rnnzoo.data.text",
@@ -45,15 +38,9 @@ _MODULES = {
     "read_jsonl_documents": "rnnzoo.data.documents",
     "read_spamassassin": "rnnzoo.data.documents",
     "read_text": "rnnzoo.data.files",
-    "sentence_lm_dataset": "rnnzoo.data.text",
-    "spamassassin_label": "rnnzoo.data.documents",
-    "split_sentences": "rnnzoo.data.text",
     "split_tokens": "rnnzoo.data.vocab",
     "split_words": "rnnzoo.data.vocab",
     "stream_tokens": "rnnzoo.data.text",
-    "tagging_dataset": "rnnzoo.data.conll",
-    "text_dataset": "rnnzoo.data.text",
-    "text_from_dataset": "rnnzoo.data.text",
 }
 
 __all__ = sorted(_MODULES)  # noqa: PLE0605 (the lazily imported names)

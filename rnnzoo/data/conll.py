@@ -1,7 +1,4 @@
-"""Tagged sentences from CoNLL-U and from IOB2 (CoNLL-2003 style) files; IOB2 → BIOES.
-
-Element format of :func:`tagging_dataset`: ``{"tokens": string [None], "tags": string [None]}``.
-"""
+"""Tagged sentences from CoNLL-U and from IOB2 (CoNLL-2003 style) files; IOB2 → BIOES."""
 
 from __future__ import annotations
 
@@ -9,8 +6,6 @@ import logging
 import re
 from collections.abc import Collection, Sequence
 from typing import NamedTuple
-
-import tensorflow as tf
 
 from rnnzoo.data.files import DataFormatError, PathLike, iter_lines
 
@@ -190,18 +185,3 @@ def iob2_to_bioes(tags: Sequence[str]) -> list[str]:
     return result
 
 
-def tagging_dataset(sentences: Sequence[TaggedSentence]) -> tf.data.Dataset:
-    """``{"tokens": string [None], "tags": string [None]}``, one element per sentence."""
-    lengths = [len(s.tokens) for s in sentences]
-    if any(len(s.tags) != n for s, n in zip(sentences, lengths)):
-        raise ValueError("each sentence needs exactly one tag per token")
-    flat = {
-        key: tf.constant([item for s in sentences for item in getattr(s, key)], dtype=tf.string)
-        for key in ("tokens", "tags")
-    }
-    offsets = tf.cumsum(tf.constant([0] + lengths, dtype=tf.int64))
-
-    def sentence(i: tf.Tensor) -> dict:
-        return {key: values[offsets[i] : offsets[i + 1]] for key, values in flat.items()}
-
-    return tf.data.Dataset.range(len(sentences)).map(sentence)

@@ -1,8 +1,4 @@
-"""Labelled documents from CSV, JSONL and raw e-mails (SpamAssassin's JSON files).
-
-Element format of :func:`documents_dataset`: ``{"text": string [], "label": int64 []}``, the
-label an index into the label names returned beside the dataset.
-"""
+"""Labelled documents from CSV, JSONL and raw e-mails (SpamAssassin's JSON files)."""
 
 from __future__ import annotations
 
@@ -13,12 +9,10 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import NamedTuple
-
-import tensorflow as tf
 
 from rnnzoo.data.files import DataFormatError, PathLike, iter_lines, loads_json, read_text
 
@@ -195,19 +189,3 @@ def read_spamassassin(source: PathLike | Iterable[PathLike],
     return documents
 
 
-def documents_dataset(
-    documents: Sequence[Document], label_names: Sequence[str] | None = None
-) -> tuple[tf.data.Dataset, list[str]]:
-    """``{"text": string [], "label": int64 []}`` and the label names (sorted if not given)."""
-    names = sorted({d.label for d in documents}) if label_names is None else list(label_names)
-    index = {name: i for i, name in enumerate(names)}
-    unknown = sorted({d.label for d in documents} - index.keys())
-    if unknown:
-        raise ValueError(f"labels {unknown} are not among label_names {names}")
-    dataset = tf.data.Dataset.from_tensor_slices(
-        {
-            "text": tf.constant([d.text for d in documents], dtype=tf.string),
-            "label": tf.constant([index[d.label] for d in documents], dtype=tf.int64),
-        }
-    )
-    return dataset, names

@@ -1,11 +1,7 @@
-"""Plain text for language models: one token stream in BPTT windows, or one sentence per example.
-
-Element formats:
-- :func:`lm_windows`: ``(x, y)``, both int64 ``[batch_size, bptt]``; ``y`` is ``x`` shifted one
-  step along the stream, and row ``b`` of window ``k + 1`` continues row ``b`` of window ``k``.
-- :func:`sentence_lm_dataset`: ``(x, y)``, both int64 ``[None]``: ``<bos> w1 … wn`` and
-  ``w1 … wn <eos>``.
-- :func:`text_dataset`: ``{"text": string []}``, one sentence (or document) an element.
+"""Plain text for language models: one token stream in BPTT windows (:func:`lm_windows`:
+``(x, y)``, both int64 ``[batch_size, bptt]``; ``y`` is ``x`` shifted one step along the stream,
+and row ``b`` of window ``k + 1`` continues row ``b`` of window ``k``), and UD-style tokens of raw
+English (:func:`ud_tokens`).
 """
 
 from __future__ import annotations
@@ -17,15 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.vocab import Vocabulary, check_level, split_words
+from rnnzoo.data.vocab import check_level, split_words
 
 logger = logging.getLogger(__name__)
-
-SENTENCE_MODES = ("line", "sentence")
-_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St")
-_SENTENCE_END = re.compile(
-    "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+"
-)
 
 
 _UD_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Inc", "Ltd", "Co", "Corp",
@@ -70,24 +60,6 @@ def stream_tokens(text: str, level: str, line_end: str | None = None) -> list[st
     return tokens
 
 
-def split_sentences(text: str, mode: str = "line") -> list[str]:
-    """Sentences of ``text``, blank ones left out.
-
-    ``"line"``: one sentence a line (Penn Treebank). ``"sentence"``: paragraphs (separated by
-    blank lines) have their wrapped lines joined and are cut after ``.``, ``!`` or ``?`` (and a
-    closing quote or bracket) followed by white space, except after Mr., Mrs., Ms., Dr., St.
-    """
-    if mode not in SENTENCE_MODES:
-        raise ValueError(f"mode must be one of {list(SENTENCE_MODES)}, got {mode!r}")
-    if mode == "line":
-        return [line.strip() for line in text.split("\n") if line.strip()]
-    sentences = []
-    for paragraph in re.split(r"\n[ \t\r]*\n", text):
-        joined = " ".join(split_words(paragraph))
-        sentences += [s for s in _SENTENCE_END.split(joined) if s]
-    return sentences
-
-
 def lm_windows(ids: Sequence[int] | np.ndarray, batch_size: int, bptt: int) -> tf.data.Dataset:
     """The stream ``ids`` cut into ``batch_size`` contiguous lanes, then windows of ``bptt`` steps.
 
@@ -122,22 +94,3 @@ def lm_windows(ids: Sequence[int] | np.ndarray, batch_size: int, bptt: int) -> t
     return tf.data.Dataset.range(windows).map(window)
 
 
-def text_dataset(texts: Sequence[str]) -> tf.data.Dataset:
-    """``{"text": string []}``, one element per string."""
-    return tf.data.Dataset.from_tensor_slices({"text": tf.constant(list(texts), dtype=tf.string)})
-
-
-def sentence_lm_dataset(sentences: Sequence[str], vocab: Vocabulary) -> tf.data.Dataset:
-    """``(x, y)`` per sentence: ``<bos> w1 … wn`` and ``w1 … wn <eos>``, looked up in the graph."""
-    bos, eos = tf.constant([vocab.bos_id], tf.int64), tf.constant([vocab.eos_id], tf.int64)
-
-    def example(element: dict) -> tuple[tf.Tensor, tf.Tensor]:
-        ids = vocab.lookup(vocab.tokenize(element["text"]))
-        return tf.concat([bos, ids], axis=0), tf.concat([ids, eos], axis=0)
-
-    return text_dataset(sentences).map(example)
-
-
-def text_from_dataset(dataset: tf.data.Dataset, key: str = "text") -> str:
-    """The ``key`` strings of a dataset's elements joined into one stream (e.g. tiny_shakespeare)."""
-    return "".join(element[key].decode("utf-8") for element in dataset.as_numpy_iterator())

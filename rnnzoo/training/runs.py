@@ -27,6 +27,7 @@ from rnnzoo.training.config import dump_yaml, load_yaml, validate
 from rnnzoo.training.datafiles import splits_present
 from rnnzoo.training.options import RunOptions, is_chief
 from rnnzoo.training.recipe import INIT_SCHEMA, validate_recipe
+from rnnzoo.training.recipe import SCHEMA as RECIPE_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +159,14 @@ def write_config(out: Path, resolved: dict) -> None:
 
 
 def read_config(run: Path) -> dict:
+    """The run's recipe (``config.yaml``) as written."""
     path = Path(run) / "config.yaml"
     return load_yaml(path.read_text(encoding="utf-8"), str(path))
+
+
+def seed_of(recipe: dict) -> int:
+    """A run's recipe's ``seed`` (the recipe schema's default when a config lacks it)."""
+    return recipe.get("seed", RECIPE_SCHEMA["seed"].default)
 
 
 def finish(out: Path, trained: keras.Model, build: Callable[[], keras.Model],

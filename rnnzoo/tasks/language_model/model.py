@@ -15,7 +15,7 @@ import keras
 from rnnzoo.layers import recurrent_layer
 from rnnzoo.layers.embedding import TiedEmbedding
 from rnnzoo.training.compiling import compile_token_model
-from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
+from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, check_value, validate
 
 SCHEMA = {
     "vocab_size": Field(int, low=2,
@@ -57,6 +57,12 @@ PROJECTION = "projection"
 
 def rnn_name(index: int) -> str:
     return f"rnn_{index}"
+
+
+def model_level(model: dict) -> str:
+    """The recipe model's ``level`` (checked), before the data fix its sizes."""
+    field = SCHEMA["level"]
+    return check_value("model.level", model.get("level", field.default), field)
 
 
 def build(config: dict, batch_size: int | None = None, stateful: bool = False) -> keras.Model:

@@ -31,6 +31,7 @@ from rnnzoo.training.runs import (
     open_run,
     read_config,
     sections,
+    seed_of,
     start_model,
     vocabulary,
     write_config,
@@ -225,7 +226,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     """Trains the recipe's language model into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
-    level = recipe["model"].get("level", "word")
+    level = language_model.model_level(recipe["model"])
     if options.strategy is not None:
         raise ValueError(f"--strategy {options.strategy}: a language model is trained by "
                          "truncated BPTT with each lane's state carried across batches, which "
@@ -270,9 +271,9 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "tes
     token scored with the state carried (one lane)."""
     run = Path(run_dir)
     recipe = read_config(run)
-    level = recipe["model"].get("level", "word")
+    level = language_model.model_level(recipe["model"])
     splits = corpus_splits(validate(data or recipe["data"], DATA_SCHEMA, "data"), data_dir,
-                           recipe.get("seed", 0))
+                           seed_of(recipe))
     if split not in splits:
         raise ValueError(f"unknown split {split!r}; one of {sorted(splits)}")
     vocab = Vocabulary.load(run / "vocab.txt", level)

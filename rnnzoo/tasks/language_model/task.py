@@ -14,6 +14,7 @@ from rnnzoo.data.vocab import EOS, NUMBER, UNK_ID, Vocabulary, split_tokens, spl
 from rnnzoo.metrics import perplexity
 from rnnzoo.tasks.base import TaskModel, as_texts, check_sampling, string_tensor
 from rnnzoo.tasks.language_model import preprocessing
+from rnnzoo.tasks.language_model.model import model_level
 from rnnzoo.tasks.language_model.sampling import Generator
 
 _NUMBER = re.compile(NUMBER)
@@ -28,7 +29,7 @@ class LanguageModel(TaskModel):
 
     def __init__(self, folder: Path, config: dict):
         super().__init__(folder, config)
-        self.level = config["model"].get("level", "word")
+        self.level = model_level(config["model"])
         self.vocab = Vocabulary.load(self.folder / "vocab.txt", self.level)
         self.boundary = EOS if self.level == "word" else "\n"
         self._generator = Generator(self.keras_model)

@@ -50,6 +50,7 @@ from rnnzoo.training.runs import (
     open_run,
     read_config,
     sections,
+    seed_of,
     start_model,
     vocabulary,
     write_config,
@@ -309,7 +310,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     recipe, out = open_run(recipe, out_dir, resume)
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
 
-    splits = corpus_splits(data, data_dir, recipe["seed"])
+    splits = corpus_splits(data, data_dir, seed_of(recipe))
     source_vocab, target_vocab = (
         vocabulary(recipe["init"], name, vocab)
         for name, vocab in zip((SOURCE_VOCAB, TARGET_VOCAB),
@@ -343,7 +344,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
         keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
-    model.fit(dataset("train", recipe["seed"]), validation_data=dataset("valid", None),
+    model.fit(dataset("train", seed_of(recipe)), validation_data=dataset("valid", None),
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
               shuffle=False, verbose=options.verbose)
 
@@ -371,7 +372,7 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "tes
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; one of {list(SPLITS)}")
     splits = corpus_splits(validate(data or recipe["data"], DATA_SCHEMA, "data"), data_dir,
-                           recipe.get("seed", 0))
+                           seed_of(recipe))
     if split not in splits:
         raise ValueError(f"no {split} split: the data give {sorted(splits)}")
     verses = splits[split]
