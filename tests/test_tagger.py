@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from rnnzoo.layers import convert_model
 from rnnzoo.layers.crf import CRFModel
+from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.tasks.tagger import model as tagger
 from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, ConfigError
 
@@ -47,8 +48,8 @@ def test_character_features(char_features):
     model = tagger.build({**TINY, "char_features": char_features, "num_layers": 2})
     assert sorted(model.input) == (["chars", "words"] if char_features else ["words"])
     x = _inputs(np.random.default_rng(1))
-    ids = tagger.predict_tag_ids(model, {k: x[k] for k in model.input})
-    assert ids.shape == (4, 5) and not ids[x["words"] == 0].any()
+    ids = tagger.tagging_function(model, TAGS, None)({k: x[k] for k in model.input}).numpy()
+    assert ids.shape == (4, 5) and ((ids >= 0) & (ids < len(TAGS))).all()
 
 
 @pytest.mark.parametrize("head", ["crf", "softmax"])
@@ -79,8 +80,8 @@ def test_explicit_model_converts_to_builtin(cell, char_features, head):
     assert recurrent and all(type(layer).__module__.startswith("keras.") for layer in recurrent)
     assert type(builtin) is type(model)
     x = {k: v for k, v in _inputs(rng, n=8).items() if k in model.input}
-    np.testing.assert_array_equal(tagger.predict_tag_ids(builtin, x),
-                                  tagger.predict_tag_ids(model, x))
+    np.testing.assert_array_equal(tagger.tagging_function(builtin, TAGS, None)(x),
+                                  tagger.tagging_function(model, TAGS, None)(x))
     if head == "softmax":
         np.testing.assert_allclose(builtin.predict(x, verbose=0), model.predict(x, verbose=0),
                                    atol=1e-5)
@@ -100,8 +101,10 @@ def test_learns_a_toy_task(head, char_features):
     assert history[-1] < 0.2 * history[0]
     names = tagger.tag_strings(np.where(test["words"] > 0, test["words"] % 3, 0),
                                test["words"], TAGS)
-    scores = tagger.evaluate(model, test, names, TAGS, scheme="IOB2")
-    assert scores["accuracy"] > 0.95 and scores["f1"] > 0.9
+    tag = tagger.tagging_function(model, TAGS, "IOB2")
+    predicted = tagger.tag_strings(tag(test).numpy(), test["words"], TAGS)
+    assert token_accuracy(names, predicted) > 0.95
+    assert entity_scores(names, predicted, "IOB2")["f1"] > 0.9
 
 
 @pytest.mark.parametrize("head,char_features", [("crf", "bilstm"), ("softmax", "cnn")])

@@ -24,7 +24,6 @@ from keras import ops
 from rnnzoo.layers import CRF, recurrent_layer
 from rnnzoo.layers.cells import PACKAGE
 from rnnzoo.layers.crf import CRFModel, constrained, viterbi
-from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate
 
 _POSITIVE = dict(kind=int, low=1)
@@ -254,35 +253,10 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
     return model
 
 
-def predict_tag_ids(model: keras.Model, inputs: Mapping[str, np.ndarray],
-                    batch_size: int = 32, allowed: dict | None = None) -> np.ndarray:
-    """Tag ids (B, T): the CRF's Viterbi path or the softmax's argmax (Viterbi among the
-    ``allowed`` paths, see :func:`decode_tag_ids`); 0 at padded words."""
-    outputs = model.predict(dict(inputs), batch_size=batch_size, verbose=0)
-    words = np.asarray(inputs["words"])
-    ids = decode_tag_ids(tf.constant(outputs), tf.constant(words), allowed).numpy()
-    return np.where(words != 0, ids, 0).astype("int32")
-
-
 def tag_strings(tag_ids: np.ndarray, words: np.ndarray, tags: Sequence[str]) -> list[list[str]]:
     """One list of tag names per sentence, for its non-padding words (``tags[i]`` names id i)."""
     return [[tags[i] for i, w in zip(row, word_row) if w != 0]
             for row, word_row in zip(np.asarray(tag_ids), np.asarray(words))]
-
-
-def evaluate(model: keras.Model, inputs: Mapping[str, np.ndarray],
-             gold: Sequence[Sequence[str]], tags: Sequence[str],
-             scheme: str | None = "IOB2", batch_size: int = 32) -> dict:
-    """Token accuracy (POS) and, when ``scheme`` is given, entity-level precision, recall and F1
-    (seqeval, strict; NER) of ``model``'s tags, decoded among the paths ``scheme`` allows,
-    against ``gold`` tag names."""
-    allowed = constrain(model, tags, scheme)
-    predicted = tag_strings(predict_tag_ids(model, inputs, batch_size, allowed), inputs["words"],
-                            tags)
-    scores = {"accuracy": token_accuracy(gold, predicted)}
-    if scheme is not None:
-        scores.update({k: float(v) for k, v in entity_scores(gold, predicted, scheme).items()})
-    return scores
 
 
 def tagging_function(model: keras.Model, tag_names: Sequence[str],
