@@ -18,8 +18,22 @@ SAMPLE_MESSAGES = ("Are we still on for lunch at noon?",
 
 
 class Classifier(TaskModel):
-    """``classify(texts)`` → (label, probability) for each text, read up to its first
-    ``max_input_tokens`` tokens: the recipe's ``data.max_tokens``, as in training."""
+    """A text classifier as ``rnnzoo.load`` returns it: ``classify(texts)`` → (label,
+    probability) for each text, ``probabilities(texts)`` → every class's; each text read up to
+    its first ``max_input_tokens`` tokens (the recipe's ``data.max_tokens``, as in training).
+
+    Args:
+        folder: the model's folder (``model.keras``, ``vocab.txt``, ``labels.txt``,
+            ``config.yaml``).
+        config: its recipe (``config.yaml``).
+
+    Example:
+
+    ```python
+    spam = rnnzoo.load("bilstm-spam")
+    spam.classify(["Lunch at noon?", "You won a free cruise, click here"])
+    ```
+    """
 
     task = "classifier"
 

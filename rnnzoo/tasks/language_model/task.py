@@ -22,8 +22,22 @@ SAMPLE_PROMPTS = {"char": "It is a truth universally acknowledged", "word": "the
 
 
 class LanguageModel(TaskModel):
-    """``generate(prompt, ...)`` continues a text; ``perplexity(texts)`` scores texts. A prompt
-    is read up to its last ``max_input_tokens`` tokens, a scored text up to its first."""
+    """A language model as ``rnnzoo.load`` returns it: ``generate(prompt, ...)`` continues a
+    text; ``log_likelihood`` / ``perplexity`` / ``scores`` score texts. A prompt is read up to its
+    last ``max_input_tokens`` tokens, a scored text up to its first.
+
+    Args:
+        folder: the model's folder (``model.keras``, ``vocab.txt``, ``config.yaml``).
+        config: its recipe (``config.yaml``).
+
+    Example:
+
+    ```python
+    lm = rnnzoo.load("gru-lm")
+    lm.generate("It is a truth", max_tokens=80, temperature=0.8, seed=0)
+    lm.perplexity(["She was the youngest of the two daughters."])
+    ```
+    """
 
     task = "language_model"
 

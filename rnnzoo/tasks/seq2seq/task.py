@@ -15,8 +15,22 @@ SAMPLE_VERSES = ("I can do all things through Christ which strengtheneth me.",
 
 
 class Translator(TaskModel):
-    """``translate(texts, beam_size=…)`` → translations, each source read up to its first
-    ``max_input_tokens`` tokens."""
+    """A translator as ``rnnzoo.load`` returns it: ``translate(texts, beam_size=…,
+    length_penalty=…)`` → translations, each source read up to its first ``max_input_tokens``
+    tokens.
+
+    Args:
+        folder: the model's folder (``model.keras``, ``source_vocab.txt``,
+            ``target_vocab.txt``, ``config.yaml``).
+        config: its recipe (``config.yaml``).
+
+    Example:
+
+    ```python
+    nmt = rnnzoo.load("lstm-seq2seq-en-es")
+    nmt.translate("In the beginning God created the heaven and the earth.", beam_size=5)
+    ```
+    """
 
     task = "seq2seq"
 

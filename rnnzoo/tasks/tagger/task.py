@@ -18,8 +18,23 @@ SAMPLE_SENTENCE = "German Chancellor Olaf Scholz met Apple chief Tim Cook in Ber
 
 
 class Tagger(TaskModel):
-    """``tag(text or tokens)`` → [(token, tag)]; ``entities(text)`` → labelled spans. A
-    sentence is read up to its first ``max_input_tokens`` tokens."""
+    """A sequence tagger as ``rnnzoo.load`` returns it: ``tag(text or tokens)`` → [(token,
+    tag)]; ``entities(text)`` → labelled spans. A sentence is read up to its first
+    ``max_input_tokens`` tokens.
+
+    Args:
+        folder: the model's folder (``model.keras``, ``words.txt``, ``chars.txt``, ``tags.txt``,
+            ``config.yaml``).
+        config: its recipe (``config.yaml``).
+
+    Example:
+
+    ```python
+    ner = rnnzoo.load("bilstm-crf-ner")
+    ner.tag("John Smith flew to London on Monday .")
+    ner.entities("John Smith flew to London on Monday .")  # [("John Smith", "PER", 0, 2), ...]
+    ```
+    """
 
     task = "tagger"
 
