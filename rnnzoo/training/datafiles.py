@@ -100,6 +100,18 @@ def hold_out_tail(text: str, fraction: float, seed: int) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
+def _with_valid(splits: dict[str, T], sources: dict[str, str], fraction: float, seed: int,
+                split_off: Callable[[T, float, int], tuple[T, T]]) -> dict[str, T]:
+    """``splits`` checked to hold examples (an error names the split's ``sources`` entry), with
+    ``valid`` split off the training examples when there is a train split and no valid one."""
+    for name, examples in splits.items():
+        if not len(examples):
+            raise ValueError(f"{sources[name]} holds no examples")
+    if "train" in splits and "valid" not in splits:
+        splits["train"], splits["valid"] = split_off(splits["train"], fraction, seed)
+    return splits
+
+
 def file_splits(files: dict, read: Callable[[Path], T], seed: int,
                 split_off: Callable[[T, float, int], tuple[T, T]] = hold_out) -> dict[str, T]:
     """The splits the files give, read with ``read``; ``valid`` split off the training examples
@@ -110,13 +122,8 @@ def file_splits(files: dict, read: Callable[[Path], T], seed: int,
         if not path.is_file():
             raise FileNotFoundError(f"data.files.{name}: {path}: no such file")
     splits = {name: read(path) for name, path in paths.items()}
-    for name, examples in splits.items():
-        if not len(examples):
-            raise ValueError(f"data.files.{name}: {paths[name]} holds no examples")
-    if "train" in splits and "valid" not in splits:
-        splits["train"], splits["valid"] = split_off(splits["train"], files["valid_fraction"],
-                                                     seed)
-    return splits
+    return _with_valid(splits, {name: f"data.files.{name}: {path}" for name, path in paths.items()},
+                       files["valid_fraction"], seed, split_off)
 
 
 def tfds_splits(spec: dict, fields: tuple[str, ...], read: Callable[[list[dict]], T],
@@ -135,14 +142,9 @@ def tfds_splits(spec: dict, fields: tuple[str, ...], read: Callable[[list[dict]]
     mapping = {field: spec["features"].get(field, field) for field in fields}
     splits = {name: read(read_tfds(spec["name"], split, mapping, spec["data_dir"]))
               for name, split in spec["splits"].items()}
-    for name, examples in splits.items():
-        if not len(examples):
-            raise ValueError(f"data.tfds.splits.{name}: {spec['name']} "
-                             f"{spec['splits'][name]!r} holds no examples")
-    if "valid" not in splits:
-        splits["train"], splits["valid"] = split_off(splits["train"], spec["valid_fraction"],
-                                                     seed)
-    return splits
+    sources = {name: f"data.tfds.splits.{name}: {spec['name']} {split!r}"
+               for name, split in spec["splits"].items()}
+    return _with_valid(splits, sources, spec["valid_fraction"], seed, split_off)
 
 
 def for_files(data: dict, train: str | os.PathLike | None = None,
