@@ -1,7 +1,7 @@
 """Training throughput (tokens/s) and peak memory of each zoo recipe at its real batch size.
 
 Each recipe (``zoo_configs/NAME.yaml``) runs in a fresh subprocess, so that its peak memory is
-its own: the recipe module's own code (``rnnzoo.training.<task>``) reads the real corpus,
+its own: the recipe module's own code (``rnnzoo.tasks.<task>.recipe``) reads the real corpus,
 builds the vocabularies and the training dataset, and compiles the real model. The first
 ``--warmup + --steps`` batches of that dataset are kept in memory and ``model.fit`` runs over
 them once, so the input pipeline is not timed. Throughput = input tokens of the last
@@ -47,13 +47,13 @@ from report import emit  # noqa: E402
 from rnnzoo.data.text import lm_windows  # noqa: E402
 from rnnzoo.data.vocab import EOS, Vocabulary  # noqa: E402
 from rnnzoo.tasks.classifier import model as classifier  # noqa: E402
+from rnnzoo.tasks.classifier import recipe as classifier_recipe  # noqa: E402
 from rnnzoo.tasks.language_model import model as language_model  # noqa: E402
+from rnnzoo.tasks.language_model import recipe as lm_recipe  # noqa: E402
 from rnnzoo.tasks.seq2seq import model as seq2seq  # noqa: E402
+from rnnzoo.tasks.seq2seq import recipe as seq2seq_recipe  # noqa: E402
 from rnnzoo.tasks.tagger import model as tagger  # noqa: E402
-from rnnzoo.training import classifier as classifier_recipe  # noqa: E402
-from rnnzoo.training import language_model as lm_recipe  # noqa: E402
-from rnnzoo.training import seq2seq as seq2seq_recipe  # noqa: E402
-from rnnzoo.training import tagger as tagger_recipe  # noqa: E402
+from rnnzoo.tasks.tagger import recipe as tagger_recipe  # noqa: E402
 from rnnzoo.training.config import validate  # noqa: E402
 from rnnzoo.training.recipe import load_recipe  # noqa: E402
 from rnnzoo.training.runs import sections  # noqa: E402

@@ -52,15 +52,21 @@ def answers(model) -> dict:
 
 def raw_text_answers(model, config: dict) -> dict:
     """The answers of a raw-text ``.keras`` (loaded with ``keras.saving.load_model``) to its
-    task's questions, in :func:`answers`' form (a language model: its scores only; generation
-    is the task object's)."""
+    task's questions, in :func:`answers`' form: what the model called on strings returns, and
+    a language model's ``generate`` and a translator's ``translate``."""
     import tensorflow as tf
 
     task = config["task"]
     if task == "language_model":
-        out = model(tf.constant(SCORED[config["model"]["level"]]))
-        return {"log_likelihood": [[float(s), int(n)] for s, n in
+        level = config["model"]["level"]
+        out = model(tf.constant(SCORED[level]))
+        return {"greedy": model.generate(PROMPTS[level], max_tokens=20, temperature=0.0),
+                "sampled": model.generate(PROMPTS[level], max_tokens=20, temperature=0.8,
+                                          seed=7),
+                "log_likelihood": [[float(s), int(n)] for s, n in
                                    zip(out["log_likelihood"].numpy(), out["tokens"].numpy())]}
+    if task == "seq2seq":
+        return {"greedy": model.translate(VERSES, beam_size=1), "beam": model.translate(VERSES)}
 
     if task == "classifier":
         out = model(tf.constant(MESSAGES))

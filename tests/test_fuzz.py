@@ -150,7 +150,8 @@ def test_translate_gives_one_translation_per_source(sources):
     translations = translator.translate(sources, beam_size=1)
     assert len(translations) == len(sources)
     assert all(isinstance(t, str) and "\n" not in t for t in translations)
-    longest = max(range(len(sources)), key=lambda i: len(seq2seq_tokens(sources[i])))
+    lengths = [len(tokens) for tokens in seq2seq_tokens(sources)]
+    longest = max(range(len(sources)), key=lambda i: lengths[i])
     assert translator.translate(sources[longest], beam_size=1) == translations[longest]
 
 

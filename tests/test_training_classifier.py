@@ -62,9 +62,10 @@ def run(data_dir, tmp_path_factory) -> tuple[Path, dict]:
 
 
 def test_tokenize_splits_punctuation_and_lowercases():
-    assert preprocessing.tokenize("FREE money!!! Click", True) == ["free", "money", "!", "!", "!",
-                                                                 "click"]
-    assert preprocessing.tokenize("Hi,  Bob", False) == ["Hi", ",", "Bob"]
+    assert preprocessing.tokenize(["FREE money!!! Click", "Hi,  Bob", ""], True) == [
+        ["free", "money", "!", "!", "!", "click"], ["hi", ",", "bob"], []]
+    assert preprocessing.tokenize(["Hi,  Bob"], False) == [["Hi", ",", "Bob"]]
+    assert preprocessing.tokenize([], False) == []
 
 
 def test_unique_documents_drops_empty_and_repeated():

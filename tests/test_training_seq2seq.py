@@ -70,9 +70,10 @@ def run(data_dir, tmp_path_factory) -> tuple[Path, dict]:
 
 def test_tokens_detokenise_to_the_text():
     text = "¿Qué es esto? Dijo: (Porque la vida fué manifestada, y vimos;) ¡Beth-el!"
-    tokens = preprocessing.tokenize(text)
+    tokens = preprocessing.tokenize([text])[0]
     assert tokens[:4] == ["¿", "Qué", "es", "esto"] and "Beth-el" in tokens
-    assert preprocessing.detokenize(tokens) == text
+    vocab = Vocabulary.build(tokens, "word")
+    assert preprocessing.to_texts([vocab.ids(tokens)], vocab) == [text]
 
 
 def test_chapter_capitals_take_the_usual_form():

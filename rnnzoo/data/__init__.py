@@ -38,9 +38,9 @@ _MODULES = {
     "read_jsonl_documents": "rnnzoo.data.documents",
     "read_spamassassin": "rnnzoo.data.documents",
     "read_text": "rnnzoo.data.files",
-    "split_tokens": "rnnzoo.data.vocab",
-    "split_words": "rnnzoo.data.vocab",
     "stream_tokens": "rnnzoo.data.text",
+    "token_lists": "rnnzoo.data.vocab",
+    "tokenize": "rnnzoo.data.vocab",
 }
 
 __all__ = sorted(_MODULES)  # noqa: PLE0605 (the lazily imported names)

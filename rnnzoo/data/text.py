@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.vocab import check_level, split_words
+from rnnzoo.data.vocab import check_level, token_lists
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,11 @@ def stream_tokens(text: str, level: str, line_end: str | None = None) -> list[st
     if check_level(level) == "char":
         if line_end is not None:
             raise ValueError("line_end applies to word streams; a char stream keeps its newlines")
-        return list(text)
+        return token_lists([text], "char")[0]
     if line_end is None:
-        return split_words(text)
+        return token_lists([text], "word")[0]
     tokens: list[str] = []
-    for line in text.split("\n"):
-        words = split_words(line)
+    for words in token_lists(text.split("\n"), "word"):
         if words:
             tokens += words + [line_end]
     return tokens

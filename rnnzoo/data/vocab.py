@@ -24,7 +24,6 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 PAD_ID, UNK_ID = 0, 1
 LEVELS = ("char", "word")
 
-_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 
@@ -41,14 +40,28 @@ NUMBER = r"[+-]?[0-9][0-9.,:/-]*"
 writes ``N``."""
 
 
-def split_words(text: str) -> list[str]:
-    """Words split on ASCII whitespace, exactly as ``tf.strings.split`` splits them."""
-    return [w for w in _WHITESPACE.split(text) if w]
+def tokenize(texts, level: str) -> tf.Tensor | tf.RaggedTensor:
+    """Characters (invalid UTF-8 becomes U+FFFD) or words (split on ASCII white space) of each
+    string: a scalar gives a 1-D tensor, a batch of strings a ragged ``[batch, None]`` tensor."""
+    texts = tf.convert_to_tensor(texts, dtype=tf.string)
+    if check_level(level) == "char":
+        return tf.strings.unicode_split(texts, "UTF-8", errors="replace")
+    return tf.strings.split(texts)
 
 
-def split_tokens(text: str, level: str) -> list[str]:
-    """``text`` as characters (Unicode code points) or words, as :meth:`Vocabulary.tokenize`."""
-    return list(text) if check_level(level) == "char" else split_words(text)
+def string_tensor(texts: Sequence[str]) -> tf.Tensor:
+    """``texts`` as a (N,) string tensor of UTF-8; a lone surrogate (an undecodable byte read
+    with ``surrogateescape``) becomes U+FFFD, which, like it, is no word character."""
+    return tf.constant([t.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+                        for t in texts], tf.string, shape=[len(texts)])
+
+
+def token_lists(texts: Sequence[str], level: str) -> list[list[str]]:
+    """:func:`tokenize` of each text, as Python strings."""
+    if not texts:
+        return []
+    rows = tokenize(string_tensor(list(texts)), level).to_list()
+    return [[token.decode("utf-8") for token in row] for row in rows]
 
 
 def _escape(token: str) -> str:
@@ -168,14 +181,8 @@ class Vocabulary:
         return np.fromiter((self._index.get(t, UNK_ID) for t in tokens), dtype=np.int64)
 
     def tokenize(self, texts: tf.Tensor) -> tf.Tensor | tf.RaggedTensor:
-        """Characters (invalid UTF-8 becomes U+FFFD) or whitespace-split words of each string.
-
-        A scalar gives a 1-D tensor, a batch of strings a ragged ``[batch, None]`` tensor.
-        """
-        texts = tf.convert_to_tensor(texts, dtype=tf.string)
-        if self.level == "char":
-            return tf.strings.unicode_split(texts, "UTF-8", errors="replace")
-        return tf.strings.split(texts)
+        """:func:`tokenize` at this vocabulary's level."""
+        return tokenize(texts, self.level)
 
     def lookup(self, tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.RaggedTensor:
         """Token strings → int64 ids of the same shape; a literal ``<pad>`` maps to ``<unk>``."""

@@ -44,9 +44,40 @@ class _Attention(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BahdanauAttention(_Attention):
-    """Additive score: score(q_t, m_s) = vᵀ tanh(W₁ q_t + W₂ m_s).
+    """Additive attention (Bahdanau et al., 2015): a_ts = softmax_s(score(q_t, m_s)),
+    c_t = Σ_s a_ts m_s, with the score score(q_t, m_s) = vᵀ tanh(W₁ q_t + W₂ m_s).
 
     W₁ (Dq, A), W₂ (Dm, A), v (A); ``units`` is A, the width of the score's hidden layer.
+
+    Args:
+        units: Positive integer, A, the width of the score's hidden layer.
+        kernel_initializer: Initializer for W₁, W₂ and v. Default: `"glorot_uniform"`.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        query: Queries q, a 3D tensor of shape `(batch, T, Dq)` (decoder states); its mask is
+            passed on to both outputs.
+        memory: Memory m, a 3D tensor of shape `(batch, S, Dm)` (encoder states).
+        memory_mask: Boolean tensor of shape `(batch, S)`, `False` at padding, which gets
+            weight exactly 0 (optional).
+
+    Returns:
+        `(context, weights)`: c of shape `(batch, T, Dm)` and a of shape `(batch, T, S)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.layers import BahdanauAttention
+
+    query = np.random.random((2, 3, 8)).astype("float32")
+    memory = np.random.random((2, 5, 6)).astype("float32")
+    memory_mask = np.array([[True] * 5, [True] * 3 + [False] * 2])
+    context, weights = BahdanauAttention(16)(query, memory, memory_mask=memory_mask)
+    tuple(context.shape)  # (2, 3, 6)
+    tuple(weights.shape)  # (2, 3, 5)
+    weights[1, :, 3:].numpy().tolist()  # [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+    ```
     """
 
     def __init__(self, units: int, kernel_initializer: Any = "glorot_uniform", **kwargs):
@@ -85,7 +116,36 @@ class BahdanauAttention(_Attention):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class LuongAttention(_Attention):
-    """Multiplicative ("general") score: score(q_t, m_s) = q_tᵀ W m_s, W (Dq, Dm)."""
+    """Multiplicative attention (Luong et al., 2015): a_ts = softmax_s(score(q_t, m_s)),
+    c_t = Σ_s a_ts m_s, with the "general" score score(q_t, m_s) = q_tᵀ W m_s, W (Dq, Dm).
+
+    Args:
+        kernel_initializer: Initializer for W. Default: `"glorot_uniform"`.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        query: Queries q, a 3D tensor of shape `(batch, T, Dq)` (decoder states); its mask is
+            passed on to both outputs.
+        memory: Memory m, a 3D tensor of shape `(batch, S, Dm)` (encoder states).
+        memory_mask: Boolean tensor of shape `(batch, S)`, `False` at padding, which gets
+            weight exactly 0 (optional).
+
+    Returns:
+        `(context, weights)`: c of shape `(batch, T, Dm)` and a of shape `(batch, T, S)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.layers import LuongAttention
+
+    query = np.random.random((2, 3, 8)).astype("float32")
+    memory = np.random.random((2, 5, 6)).astype("float32")
+    context, weights = LuongAttention()(query, memory)
+    tuple(context.shape)  # (2, 3, 6)
+    np.allclose(weights.numpy().sum(axis=-1), 1.0)  # True
+    ```
+    """
 
     def __init__(self, kernel_initializer: Any = "glorot_uniform", **kwargs):
         super().__init__(**kwargs)

@@ -165,7 +165,56 @@ class _GatedCell(_RecurrentCell):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class SimpleRNNCell(_RecurrentCell):
-    """h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h), written ``x_t kernel + h_{t-1} recurrent_kernel``."""
+    """Cell of the Elman RNN: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h), written
+    ``x_t kernel + h_{t-1} recurrent_kernel``.
+
+    This class computes one time step; wrap it in `keras.layers.RNN` to run a sequence, or use
+    :class:`rnnzoo.layers.SimpleRNN`, which runs the whole sequence on a fast path.
+
+    Args:
+        units: Positive integer, dimensionality of the output space (and of the state h).
+        activation: Activation function applied to the pre-activation. Default: `"tanh"`.
+        use_bias: Boolean (default `True`), whether the cell uses a bias vector.
+        kernel_initializer: Initializer for `kernel`, the input weights. Default:
+            `"glorot_uniform"`.
+        recurrent_initializer: Initializer for `recurrent_kernel`, the recurrent weights.
+            Default: `"orthogonal"`.
+        bias_initializer: Initializer for the bias vector. Default: `"zeros"`.
+        kernel_regularizer: Regularizer applied to `kernel`. Default: `None`.
+        recurrent_regularizer: Regularizer applied to `recurrent_kernel`. Default: `None`.
+        bias_regularizer: Regularizer applied to the bias vector. Default: `None`.
+        kernel_constraint: Constraint applied to `kernel`. Default: `None`.
+        recurrent_constraint: Constraint applied to `recurrent_kernel`. Default: `None`.
+        bias_constraint: Constraint applied to the bias vector. Default: `None`.
+        dropout: Float in [0, 1). Fraction of the input units dropped in training. Default: 0.
+        recurrent_dropout: Float in [0, 1). Fraction of the units of h_{t-1} dropped in
+            training. Default: 0.
+        seed: Random seed for dropout.
+
+    Call arguments:
+        inputs: A 2D tensor of shape `(batch, features)`, x_t.
+        states: h_{t-1} of shape `(batch, units)`, a tensor or a list of one tensor.
+        training: Python boolean, whether the cell runs in training mode (applies `dropout`
+            and `recurrent_dropout`).
+
+    Returns:
+        `(h_t, new_states)`: h_t of shape `(batch, units)` and the new state in the form
+        `states` had (a list `[h_t]` or the tensor h_t).
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    from rnnzoo.layers import SimpleRNNCell
+
+    inputs = np.random.random((32, 10, 8)).astype("float32")
+    rnn = keras.layers.RNN(SimpleRNNCell(4), return_sequences=True, return_state=True)
+    whole_sequence_output, final_state = rnn(inputs)
+    tuple(whole_sequence_output.shape)  # (32, 10, 4)
+    tuple(final_state.shape)  # (32, 4)
+    ```
+    """
 
     gates = 1
 
@@ -181,9 +230,48 @@ class SimpleRNNCell(_RecurrentCell):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class LSTMCell(_GatedCell):
-    """f,i,o = σ(W_x· x_t + W_h· h_{t-1} + b_·); c̃_t = tanh(W_xc x_t + W_hc h_{t-1} + b_c);
+    """Cell of the LSTM, one time step of
+    f,i,o = σ(W_x· x_t + W_h· h_{t-1} + b_·); c̃_t = tanh(W_xc x_t + W_hc h_{t-1} + b_c);
     c_t = f ⊙ c_{t-1} + i ⊙ c̃_t; h_t = o ⊙ tanh(c_t). Gate order in the weights: i, f, c, o.
     ``unit_forget_bias`` starts the forget-gate bias at 1 (Jozefowicz et al., 2015).
+
+    Wrap it in `keras.layers.RNN` to run a sequence, or use :class:`rnnzoo.layers.LSTM`,
+    which runs the whole sequence on a fast path.
+
+    Args:
+        units: Positive integer, dimensionality of the output space (and of h and c).
+        unit_forget_bias: Boolean (default `True`). If `True`, the forget gate's bias starts
+            at 1 (the other gates' at `bias_initializer`).
+        recurrent_activation: Activation of the gates i, f, o (σ). Default: `"sigmoid"`.
+        activation: Activation of c̃_t and of the output tanh(c_t). Default: `"tanh"`.
+        use_bias: Boolean (default `True`), whether the cell uses a bias vector.
+        kernel_initializer, recurrent_initializer, bias_initializer, kernel_regularizer,
+            recurrent_regularizer, bias_regularizer, kernel_constraint,
+            recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as
+            :class:`~rnnzoo.layers.cells.SimpleRNNCell` documents them.
+
+    Call arguments:
+        inputs: A 2D tensor of shape `(batch, features)`, x_t.
+        states: The list `[h_{t-1}, c_{t-1}]`, each of shape `(batch, units)`.
+        training: Python boolean, whether the cell runs in training mode (applies `dropout`
+            and `recurrent_dropout`).
+
+    Returns:
+        `(h_t, [h_t, c_t])`, each of shape `(batch, units)`.
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    from rnnzoo.layers import LSTMCell
+
+    inputs = np.random.random((32, 10, 8)).astype("float32")
+    rnn = keras.layers.RNN(LSTMCell(4), return_state=True)
+    output, final_h, final_c = rnn(inputs)
+    tuple(output.shape)  # (32, 4)
+    tuple(final_c.shape)  # (32, 4)
+    ```
     """
 
     gates = 4
@@ -223,7 +311,8 @@ class LSTMCell(_GatedCell):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class GRUCell(_GatedCell):
-    """z,r = σ(W_x· x_t + W_h· h_{t-1} + b_·); h_t = (1 − z) ⊙ h_{t-1} + z ⊙ h̃_t, where
+    """Cell of the GRU, one time step of
+    z,r = σ(W_x· x_t + W_h· h_{t-1} + b_·); h_t = (1 − z) ⊙ h_{t-1} + z ⊙ h̃_t, where
 
     - ``reset_after=False``: h̃_t = tanh(W_xh x_t + W_hh (r ⊙ h_{t-1}) + b_h);
     - ``reset_after=True`` (Keras's variant, the default, cuDNN's):
@@ -233,6 +322,45 @@ class GRUCell(_GatedCell):
     The z convention is the textbook one: z is the share of the *new* candidate. Keras writes
     h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃_t; since σ(−a) = 1 − σ(a), Keras's z equals rnnzoo's with
     the z columns of both kernels and the z biases negated — what ``GRU.from_builtin`` does.
+
+    Wrap it in `keras.layers.RNN` to run a sequence, or use :class:`rnnzoo.layers.GRU`, which
+    runs the whole sequence on a fast path.
+
+    Args:
+        units: Positive integer, dimensionality of the output space (and of the state h).
+        reset_after: Boolean (default `True`), where the reset gate applies: after the
+            recurrent matmul (two bias rows) or before it (one bias row).
+        recurrent_activation: Activation of the gates z and r (σ). Default: `"sigmoid"`.
+        activation: Activation of the candidate h̃_t. Default: `"tanh"`.
+        use_bias: Boolean (default `True`), whether the cell uses a bias vector.
+        kernel_initializer, recurrent_initializer, bias_initializer, kernel_regularizer,
+            recurrent_regularizer, bias_regularizer, kernel_constraint,
+            recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as
+            :class:`~rnnzoo.layers.cells.SimpleRNNCell` documents them.
+
+    Call arguments:
+        inputs: A 2D tensor of shape `(batch, features)`, x_t.
+        states: h_{t-1} of shape `(batch, units)`, a tensor or a list of one tensor.
+        training: Python boolean, whether the cell runs in training mode (applies `dropout`
+            and `recurrent_dropout`).
+
+    Returns:
+        `(h_t, new_states)`: h_t of shape `(batch, units)` and the new state in the form
+        `states` had (a list `[h_t]` or the tensor h_t).
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    from rnnzoo.layers import GRUCell
+
+    inputs = np.random.random((32, 10, 8)).astype("float32")
+    cell = GRUCell(4, reset_after=False)
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    tuple(rnn(inputs).shape)  # (32, 10, 4)
+    tuple(cell.bias.shape)  # (12,)
+    ```
     """
 
     gates = 3

@@ -110,10 +110,42 @@ def viterbi(potentials, mask, transitions, start, end) -> tuple[tf.Tensor, tf.Te
 class CRF(keras.layers.Layer):
     """Linear-chain CRF over potentials (B, T, K); ``call`` returns the Viterbi tags (B, T).
 
+    The path score is S(y) = s(y_1) + Σ_t u_t(y_t) + Σ_{t>1} A(y_{t-1}, y_t) + e(y_n) and
+    p(y | u) = exp S(y) / Z (module docstring); ``call`` gives argmax_y S(y) by :func:`viterbi`,
+    ``log_likelihood``/``negative_log_likelihood`` give log p(y | u) and the training loss.
     Weights: ``transitions`` A (K, K), ``start_transitions`` s (K,), ``end_transitions`` e (K,),
     with K inferred from the potentials. Masks (B, T) come from Keras's masking or ``mask=``.
     ``allowed`` (optional, see :func:`check_allowed`; settable after loading) restricts
     decoding to the permitted paths.
+
+    Args:
+        initializer: Initializer for A, s and e. Default: `"zeros"`.
+        allowed: `{"transitions": K×K, "start": K, "end": K}` lists of booleans, the
+            transitions, first and last tags decoding may use; `None` (default) allows all.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        potentials: Unary potentials u of shape `(batch, T, K)`.
+        mask: Boolean tensor of shape `(batch, T)`, `True` at the steps of the path
+            (optional; all steps without it).
+
+    Returns:
+        The best paths, int32 of shape `(batch, T)`, 0 at masked steps.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.layers import CRF
+
+    potentials = np.array([[[0.0, 2.0, 1.0], [3.0, 0.0, 1.0], [0.0, 0.0, 5.0]]], "float32")
+    crf = CRF()  # A, s, e start at zero: the best path is the argmax of each step
+    crf(potentials).numpy().tolist()  # [[1, 0, 2]]
+    crf(potentials, mask=np.array([[True, True, False]])).numpy().tolist()  # [[1, 0, 0]]
+    crf.allowed = {"transitions": [[True, True, False]] + [[True] * 3] * 2,
+                   "start": [True] * 3, "end": [True] * 3}  # tag 2 never after tag 0
+    crf(potentials).numpy().tolist()  # [[1, 2, 2]]
+    ```
     """
 
     def __init__(self, initializer: Any = "zeros", allowed: dict | None = None, **kwargs):
@@ -227,7 +259,34 @@ class CRFModel(keras.Model):
     the CRF's negative log-likelihood: ``CRFModel(inputs, crf(potentials))``, then
     ``compile(optimizer)`` and ``fit(x, gold_tags)``; the CRF's mask is the one Keras
     propagates to it (or its ``mask=`` argument). The reported ``loss`` is the mean
-    −log p(y | u), plus the layers' regularisation losses."""
+    −log p(y | u), plus the layers' regularisation losses.
+
+    Args:
+        *args: As `keras.Model`'s functional constructor: `inputs`, then `outputs`, the output
+            of the model's one CRF layer.
+        **kwargs: As `keras.Model`'s (`name`, ...).
+
+    Call arguments:
+        inputs: The model's inputs (as for any functional model).
+        training: Python boolean, whether the model runs in training mode.
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    from rnnzoo.layers import CRF
+    from rnnzoo.layers.crf import CRFModel
+
+    words = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(10, 8, mask_zero=True)(words)
+    model = CRFModel(words, CRF()(keras.layers.Dense(3)(x)))
+    model.compile("adam")  # no loss: the CRF's negative log-likelihood
+    ids, tags = np.array([[1, 2, 3], [4, 5, 0]]), np.array([[0, 1, 2], [1, 2, 0]])
+    sorted(model.fit(ids, tags, epochs=2, verbose=0).history)  # ['loss']
+    model.predict(ids, verbose=0).shape  # (2, 3)
+    ```
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

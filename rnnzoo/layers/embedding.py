@@ -14,6 +14,36 @@ class TiedEmbedding(keras.layers.Layer):
 
     ``call(ids)`` looks up e_w = E[w] (id 0 is padding and masked);
     ``call(h, reverse=True)`` gives the logits h Eᵀ + b over the vocabulary.
+
+    Args:
+        vocab_size: Positive integer, V, the vocabulary's size.
+        dim: Positive integer, D, the width of the embeddings.
+        embeddings_initializer: Initializer for E. Default: `"uniform"`. (The output bias b
+            starts at zeros.)
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: Integer ids of shape `(batch, T)`, or with `reverse=True` states h of shape
+            `(batch, T, D)`.
+        reverse: Boolean (default `False`), whether to compute the logits h Eᵀ + b instead of
+            looking ids up.
+
+    Returns:
+        Embeddings `(batch, T, D)` (masked where the id is 0), or logits `(batch, T, V)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.layers import TiedEmbedding
+
+    embedding = TiedEmbedding(100, 16)
+    ids = np.array([[5, 7, 0]])
+    vectors = embedding(ids)
+    tuple(vectors.shape)  # (1, 3, 16)
+    embedding.compute_mask(ids).numpy().tolist()  # [[True, True, False]]
+    tuple(embedding(vectors, reverse=True).shape)  # (1, 3, 100)
+    ```
     """
 
     def __init__(self, vocab_size: int, dim: int, embeddings_initializer="uniform", **kwargs):

@@ -16,7 +16,31 @@ def _valid(inputs, mask):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MaskedMaxPooling(keras.layers.Layer):
-    """max_t h_t over the valid (unmasked) steps, element-wise."""
+    """Max pooling over time that respects the mask: max_t h_t over the valid (unmasked)
+    steps, element-wise.
+
+    Args:
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: States h of shape `(batch, T, D)`.
+        mask: Boolean tensor of shape `(batch, T)`, `True` at valid steps (optional; all
+            steps are valid without it).
+
+    Returns:
+        The pooled vectors, `(batch, D)` (not masked).
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.layers import MaskedMaxPooling
+
+    states = np.array([[[1.0, 5.0], [3.0, 2.0], [9.0, 9.0]]], "float32")
+    mask = np.array([[True, True, False]])
+    MaskedMaxPooling()(states, mask=mask).numpy().tolist()  # [[3.0, 5.0]]
+    ```
+    """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -37,7 +61,37 @@ class MaskedMaxPooling(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class AttentionPooling(keras.layers.Layer):
     """Additive attention pooling: a_t = softmax_t(vᵀ tanh(W h_t + b)) over valid steps;
-    returns Σ_t a_t h_t (and the weights a with ``return_attention``)."""
+    returns Σ_t a_t h_t (and the weights a with ``return_attention``).
+
+    Masked steps get weight 0.
+
+    Args:
+        units: Positive integer (default 64), the width of W, the score's hidden layer.
+        return_attention: Boolean (default `False`), whether to return the weights a too.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: States h of shape `(batch, T, D)`.
+        mask: Boolean tensor of shape `(batch, T)`, `True` at valid steps (optional; all
+            steps are valid without it).
+
+    Returns:
+        The pooled vectors `(batch, D)` (not masked) or, with `return_attention`,
+        `(pooled, weights)` with weights of shape `(batch, T)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.layers import AttentionPooling
+
+    states = np.random.random((2, 3, 8)).astype("float32")
+    mask = np.array([[True, True, False], [True, True, True]])
+    pooled, weights = AttentionPooling(16, return_attention=True)(states, mask=mask)
+    tuple(pooled.shape)  # (2, 8)
+    float(weights[0, 2])  # 0.0
+    ```
+    """
 
     def __init__(self, units: int = 64, return_attention: bool = False, **kwargs):
         super().__init__(**kwargs)

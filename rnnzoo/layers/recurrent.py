@@ -153,9 +153,58 @@ class _FastRNN(keras.layers.RNN):
 class SimpleRNN(_FastRNN):
     """Elman RNN over a sequence: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h).
 
-    Arguments as ``keras.layers.SimpleRNN``: ``units``, ``activation``, ``use_bias``,
-    initializers, regularizers, constraints, ``dropout``, ``recurrent_dropout``, ``seed``,
-    ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``.
+    Arguments as ``keras.layers.SimpleRNN``; the weights are a :class:`SimpleRNNCell`'s and
+    the whole sequence runs on the fast path (one input matmul, compiled loop, hand-written
+    BPTT). ``from_builtin``/``to_builtin`` convert from and to ``keras.layers.SimpleRNN``.
+
+    Args:
+        units: Positive integer, dimensionality of the output space (and of the state h).
+        activation: Activation function applied to the pre-activation. Default: `"tanh"`.
+        use_bias: Boolean (default `True`), whether the layer uses a bias vector.
+        kernel_initializer, recurrent_initializer, bias_initializer, kernel_regularizer,
+            recurrent_regularizer, bias_regularizer, kernel_constraint,
+            recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as
+            :class:`~rnnzoo.layers.cells.SimpleRNNCell` documents them.
+        return_sequences: Boolean (default `False`), whether to return the output of every
+            step or only the last one.
+        return_state: Boolean (default `False`), whether to return the final state(s) after
+            the output.
+        go_backwards: Boolean (default `False`), whether to read the sequence backwards (the
+            outputs are then in reversed order).
+        stateful: Boolean (default `False`), whether the final state of each sample of a batch
+            is the initial state of the same sample in the next batch.
+        zero_output_for_mask: Boolean (default `False`), whether masked steps output zeros
+            (by default, a masked step repeats the previous step's output).
+        unroll: Only `False` is accepted; the loop is always compiled.
+        activity_regularizer: Regularizer applied to the layer's output. Default: `None`.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        sequences: A 3D tensor of shape `(batch, timesteps, features)`.
+        initial_state: List of initial state tensors (`[h]`), each of shape `(batch, units)`
+            (optional; zeros when `None`).
+        mask: Binary tensor of shape `(batch, timesteps)`, `True` where a step is read
+            (optional; masked steps leave the state unchanged).
+        training: Python boolean, whether the layer runs in training mode (applies `dropout`
+            and `recurrent_dropout`).
+
+    Returns:
+        The outputs, `(batch, timesteps, units)` with `return_sequences` or `(batch, units)`;
+        with `return_state`, the list `[outputs, h_T]`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.layers import SimpleRNN
+
+    inputs = np.random.random((32, 10, 8)).astype("float32")
+    tuple(SimpleRNN(4)(inputs).shape)  # (32, 4)
+    rnn = SimpleRNN(4, return_sequences=True, return_state=True)
+    whole_sequence_output, final_state = rnn(inputs)
+    tuple(whole_sequence_output.shape)  # (32, 10, 4)
+    tuple(final_state.shape)  # (32, 4)
+    ```
     """
 
     cell_class = SimpleRNNCell
@@ -173,7 +222,49 @@ class LSTM(_FastRNN):
     h_t = o ⊙ tanh(c_t).
 
     Arguments as ``keras.layers.LSTM`` (adds ``recurrent_activation``, ``unit_forget_bias``).
-    States: ``[h, c]``.
+    States: ``[h, c]``. The weights are an :class:`LSTMCell`'s and the whole sequence runs on
+    the fast path; ``from_builtin``/``to_builtin`` convert from and to ``keras.layers.LSTM``.
+
+    Args:
+        units: Positive integer, dimensionality of the output space (and of h and c).
+        activation: Activation of c̃_t and of the output tanh(c_t). Default: `"tanh"`.
+        recurrent_activation: Activation of the gates i, f, o (σ). Default: `"sigmoid"`.
+        unit_forget_bias: Boolean (default `True`). If `True`, the forget gate's bias starts
+            at 1 (Jozefowicz et al., 2015).
+        use_bias: Boolean (default `True`), whether the layer uses a bias vector.
+        kernel_initializer, recurrent_initializer, bias_initializer, kernel_regularizer,
+            recurrent_regularizer, bias_regularizer, kernel_constraint,
+            recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as
+            :class:`~rnnzoo.layers.cells.SimpleRNNCell` documents them.
+        return_sequences, return_state, go_backwards, stateful, zero_output_for_mask, unroll,
+            activity_regularizer, **kwargs: as :class:`SimpleRNN` documents them.
+
+    Call arguments:
+        sequences: A 3D tensor of shape `(batch, timesteps, features)`.
+        initial_state: List of initial state tensors (`[h, c]`), each of shape `(batch, units)`
+            (optional; zeros when `None`).
+        mask: Binary tensor of shape `(batch, timesteps)`, `True` where a step is read
+            (optional; masked steps leave the state unchanged).
+        training: Python boolean, whether the layer runs in training mode (applies `dropout`
+            and `recurrent_dropout`).
+
+    Returns:
+        The outputs, `(batch, timesteps, units)` with `return_sequences` or `(batch, units)`;
+        with `return_state`, the list `[outputs, h_T, c_T]`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.layers import LSTM
+
+    inputs = np.random.random((32, 10, 8)).astype("float32")
+    tuple(LSTM(4)(inputs).shape)  # (32, 4)
+    lstm = LSTM(4, return_sequences=True, return_state=True)
+    whole_sequence_output, final_h, final_c = lstm(inputs)
+    tuple(whole_sequence_output.shape)  # (32, 10, 4)
+    tuple(final_c.shape)  # (32, 4)
+    ```
     """
 
     cell_class = LSTMCell
@@ -196,7 +287,50 @@ class GRU(_FastRNN):
 
     ``reset_after`` places the reset gate after the recurrent matmul (Keras's and cuDNN's
     variant, the default) or before it (the original GRU); see :class:`GRUCell` for the z
-    convention and how Keras's weights map onto it.
+    convention and how Keras's weights map onto it. The whole sequence runs on the fast path;
+    ``from_builtin``/``to_builtin`` convert from and to ``keras.layers.GRU``.
+
+    Args:
+        units: Positive integer, dimensionality of the output space (and of the state h).
+        activation: Activation of the candidate h̃_t. Default: `"tanh"`.
+        recurrent_activation: Activation of the gates z and r (σ). Default: `"sigmoid"`.
+        reset_after: Boolean (default `True`), whether the reset gate applies after the
+            recurrent matmul (with a second, recurrent bias) or before it.
+        use_bias: Boolean (default `True`), whether the layer uses a bias vector.
+        kernel_initializer, recurrent_initializer, bias_initializer, kernel_regularizer,
+            recurrent_regularizer, bias_regularizer, kernel_constraint,
+            recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as
+            :class:`~rnnzoo.layers.cells.SimpleRNNCell` documents them.
+        return_sequences, return_state, go_backwards, stateful, zero_output_for_mask, unroll,
+            activity_regularizer, **kwargs: as :class:`SimpleRNN` documents them.
+
+    Call arguments:
+        sequences: A 3D tensor of shape `(batch, timesteps, features)`.
+        initial_state: List of initial state tensors (`[h]`), each of shape `(batch, units)`
+            (optional; zeros when `None`).
+        mask: Binary tensor of shape `(batch, timesteps)`, `True` where a step is read
+            (optional; masked steps leave the state unchanged).
+        training: Python boolean, whether the layer runs in training mode (applies `dropout`
+            and `recurrent_dropout`).
+
+    Returns:
+        The outputs, `(batch, timesteps, units)` with `return_sequences` or `(batch, units)`;
+        with `return_state`, the list `[outputs, h_T]`.
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    from rnnzoo.layers import GRU
+
+    inputs = np.random.random((32, 10, 8)).astype("float32")
+    builtin = keras.layers.GRU(4)
+    expected = builtin(inputs)
+    gru = GRU.from_builtin(builtin)  # Keras's z convention converted
+    np.allclose(gru(inputs), expected, atol=1e-5)  # True
+    tuple(expected.shape)  # (32, 4)
+    ```
     """
 
     cell_class = GRUCell

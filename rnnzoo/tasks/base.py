@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import keras
-import tensorflow as tf
 
 from rnnzoo.saving import ids_model, load_keras
 
@@ -97,11 +96,15 @@ class TaskModel:
         """At most ``max_input_tokens`` of ``tokens``: the first (or the last), with a warning
         when some are left out."""
         limit = self.max_input_tokens
-        if len(tokens) <= limit:
-            return tokens
-        logger.warning("%r: an input of %d tokens is cut to its %s %d", self, len(tokens),
-                       "last" if keep_last else "first", limit)
+        self.warn_cut(len(tokens), keep_last)
         return tokens[-limit:] if keep_last else tokens[:limit]
+
+    def warn_cut(self, count: int, keep_last: bool = False) -> None:
+        """A warning when an input of ``count`` tokens is longer than ``max_input_tokens``
+        (and so is cut to its first, or last, that many)."""
+        if count > self.max_input_tokens:
+            logger.warning("%r: an input of %d tokens is cut to its %s %d", self, count,
+                           "last" if keep_last else "first", self.max_input_tokens)
 
 
 def check_sampling(max_tokens: int, temperature: float, top_k: int, seed: int) -> None:
@@ -113,13 +116,6 @@ def check_sampling(max_tokens: int, temperature: float, top_k: int, seed: int) -
         raise ValueError(f"max_tokens and top_k must be < 2**31, got {max_tokens} and {top_k}")
     if not -2**63 <= seed < 2**63:
         raise ValueError(f"seed must be a 64-bit integer, got {seed}")
-
-
-def string_tensor(texts: Sequence[str]) -> tf.Tensor:
-    """``texts`` as a (N,) string tensor of UTF-8; a lone surrogate (an undecodable byte read
-    with ``surrogateescape``) becomes U+FFFD, which, like it, is no word character."""
-    return tf.constant([t.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-                        for t in texts], tf.string, shape=[len(texts)])
 
 
 def as_texts(texts: str | Sequence[str]) -> tuple[list[str], bool]:

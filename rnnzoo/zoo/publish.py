@@ -60,7 +60,7 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
     try:
         for item in items:
             shutil.copyfile(item, staging / item.name)
-        text_model = get_task(config["task"]).model_class()(staging, config).text_model
+        text_model = get_task(config["task"]).model_class()(staging, config).build_text_model()
         if text_model is not None:
             text_model.save(staging / "model.keras")
         store_float16(staging / "model.keras")

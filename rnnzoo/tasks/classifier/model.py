@@ -44,7 +44,29 @@ SCHEMA = {
 
 
 def build(config: dict) -> keras.Model:
-    """The classifier: ids (B, T) int32 (0 = padding) → class probabilities (B, C)."""
+    """The classifier: ids (B, T) int32 (0 = padding) → class probabilities (B, C),
+    p(y | x) = softmax(W pool(h_1..h_T) + b) over the bidirectional encoder's states h_t.
+
+    Args:
+        config: The model section of a recipe, checked against :data:`SCHEMA` (defaults
+            filled in); `vocab_size` and `num_classes` are required.
+
+    Returns:
+        An uncompiled functional `keras.Model` named `"bi{cell}_classifier"`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.classifier import model as classifier
+
+    model = classifier.build({"vocab_size": 100, "num_classes": 3, "embedding_dim": 8,
+                              "hidden": 8, "pooling": "max"})
+    model.name  # 'bilstm_classifier'
+    model.output_shape  # (None, 3)
+    tuple(model(np.array([[5, 6, 0]])).shape)  # (1, 3)
+    ```
+    """
     cfg = validate(config, SCHEMA, "classifier")
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(cfg["vocab_size"], cfg["embedding_dim"], mask_zero=True,
@@ -66,7 +88,28 @@ def build(config: dict) -> keras.Model:
 
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Adam on the cross-entropy of integer labels, with accuracy."""
+    """Adam on the cross-entropy of integer labels, −log p(y | x), with accuracy.
+
+    Args:
+        model: A model from :func:`build`.
+        learning_rate: Adam's learning rate. Default: 1e-3.
+
+    Returns:
+        `model`, compiled (without XLA) for `fit(ids, labels)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.classifier import model as classifier
+
+    model = classifier.build({"vocab_size": 100, "num_classes": 3, "embedding_dim": 8,
+                              "hidden": 8})
+    model = classifier.compile_for_training(model, learning_rate=1e-2)
+    history = model.fit(np.array([[5, 6, 0], [7, 0, 0]]), np.array([2, 0]), verbose=0)
+    sorted(history.history)  # ['accuracy', 'loss']
+    ```
+    """
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     return model

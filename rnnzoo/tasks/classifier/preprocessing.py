@@ -3,21 +3,20 @@ trained with (``lowercase``, ``max_tokens``) are part of its recipe's ``data`` s
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from rnnzoo.data.files import iter_lines
-from rnnzoo.data.vocab import UNK_ID, Vocabulary
+from rnnzoo.data.vocab import UNK_ID, Vocabulary, string_tensor
 from rnnzoo.layers.cells import PACKAGE
 from rnnzoo.serving import text_ops
 from rnnzoo.training.config import Field
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD
 
 LABELS = "labels.txt"
-_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 DATA_SCHEMA = {
     "folder": Field(str, default="spam_assassin/package/data",
@@ -46,9 +45,11 @@ DATA_SCHEMA = {
 }
 
 
-def tokenize(text: str, lowercase: bool) -> list[str]:
-    """Words and single punctuation marks."""
-    return _TOKEN.findall(text.lower() if lowercase else text)
+def tokenize(texts: Sequence[str], lowercase: bool) -> list[list[str]]:
+    """Each text's words and single punctuation marks (lower-cased when ``lowercase``), as
+    :class:`ClassifierPreprocessor` splits them."""
+    tokens = text_ops.words_and_punctuation(string_tensor(list(texts)), lowercase)
+    return [[token.decode() for token in row] for row in tokens.to_list()]
 
 
 def read_labels(path: Path) -> list[str]:
@@ -60,7 +61,7 @@ def read_labels(path: Path) -> list[str]:
 class ClassifierPreprocessor(keras.layers.Layer):
     """Raw texts → the word ids the classifier reads.
 
-    Words and single punctuation marks (RE2, equal to :func:`tokenize`), lower-cased when
+    Words and single punctuation marks (RE2: ``\\w+|[^\\w\\s]``), lower-cased when
     ``lowercase``, the first ``max_tokens`` of each text, looked up in ``vocabulary`` (unknown
     words → ``<unk>``), padded with 0; a text without tokens reads as one ``<unk>``.
 
@@ -118,6 +119,17 @@ class LabelAnswers(keras.layers.Layer):
 
     Returns:
         ``{"label": string (batch,), "probability": (batch,), "probabilities": (batch, classes)}``.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.classifier.preprocessing import LabelAnswers
+
+    answers = LabelAnswers(["ham", "spam"])(np.array([[0.25, 0.75], [0.625, 0.375]], "float32"))
+    answers["label"].numpy().tolist()  # [b'spam', b'ham']
+    answers["probability"].numpy().tolist()  # [0.75, 0.625]
+    ```
     """
 
     def __init__(self, labels: list[str], **kwargs):
@@ -145,7 +157,34 @@ def text_model(model: keras.Model, vocabulary: list[str], labels: list[str],
                data: dict) -> keras.Model:
     """``model`` (ids → probabilities) with its preprocessor in front and its answers behind:
     raw texts (batch,) → ``{"label", "probability", "probabilities"}``; saved as the zoo
-    folder's ``text_model.keras``."""
+    folder's ``text_model.keras``.
+
+    Args:
+        model: The classifier, ids `(batch, tokens)` → probabilities `(batch, classes)`.
+        vocabulary: The run's ``vocab.txt`` tokens, ``<pad>`` and ``<unk>`` first.
+        labels: The class names, in class-id order.
+        data: The recipe's checked ``data`` section (its ``lowercase`` and ``max_tokens``).
+
+    Returns:
+        A functional `keras.Model` named `"{model.name}_text"`: a :class:`ClassifierPreprocessor`,
+        ``model`` and :class:`LabelAnswers`.
+
+    Example:
+
+    ```python
+    import tensorflow as tf
+    from rnnzoo.tasks.classifier import model as classifier
+    from rnnzoo.tasks.classifier.preprocessing import text_model
+
+    vocabulary = ["<pad>", "<unk>", "free", "money", "lunch"]
+    model = classifier.build({"vocab_size": len(vocabulary), "num_classes": 2,
+                              "embedding_dim": 4, "hidden": 4})
+    texts = text_model(model, vocabulary, ["ham", "spam"], {"lowercase": True, "max_tokens": 16})
+    answers = texts(tf.constant(["Free money!", "Lunch?"]))
+    sorted(answers)  # ['label', 'probabilities', 'probability']
+    tuple(answers["probabilities"].shape)  # (2, 2)
+    ```
+    """
     texts = keras.Input(shape=(), dtype="string", name="texts")
     ids = ClassifierPreprocessor(vocabulary, data["lowercase"], data["max_tokens"],
                                  name="preprocessor")(texts)

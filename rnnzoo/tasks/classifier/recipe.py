@@ -149,13 +149,14 @@ def read_documents_file(path: Path, data: dict) -> list[Document]:
     else:
         raise ValueError(f"{path}: give a .csv (columns text and label) or a .jsonl file "
                          "(keys text and label)")
-    return [document(d.text, d.label, data) for d in documents]
+    return as_read([d.text for d in documents], [d.label for d in documents], data)
 
 
-def document(text: str, label: str, data: dict) -> Document:
-    """A labelled text as the recipe reads it: its tokens joined by spaces, cut to
+def as_read(texts: Sequence[str], labels: Sequence[str], data: dict) -> list[Document]:
+    """Labelled texts as the recipe reads them: each text's tokens joined by spaces, cut to
     ``max_tokens``."""
-    return Document(" ".join(tokenize(text, data["lowercase"])[: data["max_tokens"]]), label)
+    return [Document(" ".join(tokens[: data["max_tokens"]]), label)
+            for tokens, label in zip(tokenize(texts, data["lowercase"]), labels)]
 
 
 def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
@@ -168,10 +169,12 @@ def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
                            hold_out)
     if data["tfds"]:
         return tfds_splits(data["tfds"], ("text", "label"),
-                           lambda examples: [document(e["text"], str(e["label"]), data)
-                                             for e in examples], seed, hold_out)
+                           lambda examples: as_read([e["text"] for e in examples],
+                                                    [str(e["label"]) for e in examples], data),
+                           seed, hold_out)
     emails = read_spamassassin(data_file(data["folder"], data_dir), with_subject=data["subject"])
-    heads = [tokenize(e.text, data["lowercase"])[: data["max_tokens"]] for e in emails]
+    heads = [tokens[: data["max_tokens"]]
+             for tokens in tokenize([e.text for e in emails], data["lowercase"])]
     tokens, labels = unique_documents(heads, [e.label for e in emails])
     documents = [Document(" ".join(t), label) for t, label in zip(tokens, labels)]
     indices = stratified_split(labels, data["test_fraction"], data["valid_fraction"], seed)

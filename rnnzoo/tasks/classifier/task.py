@@ -8,8 +8,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from rnnzoo.data.vocab import Vocabulary
-from rnnzoo.tasks.base import TaskModel, as_texts, string_tensor
+from rnnzoo.data.vocab import Vocabulary, string_tensor
+from rnnzoo.tasks.base import TaskModel, as_texts
 from rnnzoo.tasks.classifier import preprocessing
 from rnnzoo.training.config import validate
 

@@ -66,10 +66,36 @@ def model_level(model: dict) -> str:
 
 
 def build(config: dict, batch_size: int | None = None, stateful: bool = False) -> keras.Model:
-    """The language model: ids (B, T) int32 → logits (B, T, V).
+    """The language model: ids (B, T) int32 → logits (B, T, V), the logits of
+    p(w_t | w_<t) = softmax(W_o h_t^(N) + b_o).
 
     ``stateful=True`` (needs ``batch_size``) keeps each layer's final state as the next batch's
     initial state, for truncated BPTT over a continuous stream.
+
+    Args:
+        config: The model section of a recipe, checked against :data:`SCHEMA` (defaults
+            filled in); `vocab_size` is required.
+        batch_size: The fixed batch size of the input, or `None` (any).
+        stateful: Boolean (default `False`), whether the recurrent layers are stateful.
+
+    Returns:
+        An uncompiled functional `keras.Model` named `"{cell}_{level}_lm"`.
+
+    Raises:
+        ValueError: For `stateful=True` without `batch_size`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.language_model import model as language_model
+
+    config = {"vocab_size": 50, "embedding_dim": 8, "hidden": 16, "num_layers": 1}
+    model = language_model.build(config)
+    model.output_shape  # (None, None, 50)
+    tuple(model(np.array([[3, 4, 5, 6]])).shape)  # (1, 4, 50)
+    language_model.build(config, batch_size=4, stateful=True).input_shape  # (4, None)
+    ```
     """
     cfg = validate(config, SCHEMA, "language_model")
     if stateful and batch_size is None:
@@ -106,6 +132,31 @@ def build(config: dict, batch_size: int | None = None, stateful: bool = False) -
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
                          clipnorm: float | None = 0.25, optimizer: str = "adam") -> keras.Model:
-    """Adam or SGD on the mean token cross-entropy (padding, id 0, ignored)."""
+    """Adam or SGD on the mean token cross-entropy −log p(w_t | w_<t) (padding, id 0,
+    ignored).
+
+    Args:
+        model: A model from :func:`build`.
+        learning_rate: The optimizer's learning rate. Default: 1e-3.
+        clipnorm: The gradient norm clipped to, or `None`. Default: 0.25.
+        optimizer: `"adam"` (default) or `"sgd"`.
+
+    Returns:
+        `model`, compiled (without XLA) for `fit(ids, next_ids)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.language_model import model as language_model
+
+    model = language_model.build({"vocab_size": 50, "embedding_dim": 8, "hidden": 8,
+                                  "num_layers": 1})
+    model = language_model.compile_for_training(model, learning_rate=1.0, optimizer="sgd")
+    ids = np.array([[3, 4, 5, 6], [7, 8, 9, 0]])
+    history = model.fit(ids[:, :-1], ids[:, 1:], verbose=0)
+    sorted(history.history)  # ['loss']
+    ```
+    """
     return compile_token_model(model, learning_rate, clipnorm, optimizer)
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.vocab import EOS, NUMBER, UNK_ID
-from rnnzoo.serving.text_ops import STRINGS, lookup_ids
-from rnnzoo.tasks.language_model.sampling import Generator
+from rnnzoo.data.vocab import UNK_ID
+from rnnzoo.serving.text_ops import STRINGS
 
 DEFAULT_SAMPLING = {"max_tokens": 50, "temperature": 1.0, "top_k": 0, "seed": 0}
 """``serving_default`` of a language model: ``LanguageModel.generate``'s defaults."""
@@ -26,45 +25,16 @@ class LanguageModelModule(tf.Module):
 
     def __init__(self, task):
         super().__init__(name="language_model")
-        self.model = task.keras_model
-        self.vocab_layer = task.vocab.layer
-        self.inverse_layer = task.vocab.inverse_layer
-        self._vocab = task.vocab
-        self._generator = Generator(self.model)
-        self._word = task.level == "word"
-        self._boundary = task.boundary
-        self._limit = task.max_input_tokens
-        self._lowercase = task.level == "word" and task.lowercase_prompts
-        self._numbers_as_n = task.level == "word" and task.numbers_as_n
-        self._percent = task.percent
         self.text_model = task.text_model
-
-    def _promptlookup_ids(self, text: tf.Tensor, keep_last: bool = False) -> tf.Tensor:
-        """A prompt's ids, :meth:`LanguageModel.normalise`d (generation), or a scored text's."""
-        if keep_last and self._lowercase:
-            text = tf.strings.lower(text, encoding="utf-8")
-        if keep_last and self._numbers_as_n:
-            text = tf.strings.regex_replace(text, r"\$([0-9])", r"$ \1")
-            text = tf.strings.regex_replace(text, r"([0-9])%", r"\1 " + self._percent)
-        tokens = self._vocab.tokenize(text)
-        if keep_last and self._numbers_as_n:
-            tokens = tf.where(tf.strings.regex_full_match(tokens, NUMBER), "N", tokens)
-        tokens = tokens[-self._limit:] if keep_last else tokens[: self._limit]
-        return lookup_ids(self._vocab, tf.concat([[self._boundary], tokens], axis=0))
-
-    def _text(self, ids: tf.Tensor) -> tf.Tensor:
-        tokens = self.inverse_layer(tf.cast(ids, tf.int64))
-        if not self._word:
-            return tf.strings.reduce_join(tokens)
-        text = tf.strings.reduce_join(tokens, separator=" ")
-        return tf.strings.regex_replace(text, f" ?{EOS} ?", "\n")
+        self._preprocessor = self.text_model.preprocessor
+        self._generator = self.text_model.generator
 
     def _continue(self, prompt, max_tokens, temperature, top_k, seed) -> tf.Tensor:
         ids = self._generator.generate(
-            self._promptlookup_ids(prompt, keep_last=True)[None], tf.cast(max_tokens, tf.int32),
+            self._preprocessor.prompt_ids(prompt)[None], tf.cast(max_tokens, tf.int32),
             tf.cast(temperature, tf.float32), tf.cast(top_k, tf.int32), tf.constant(1.0),
             tf.cast(seed, tf.int64), tf.constant([UNK_ID]))
-        return self._text(ids[0])
+        return self._preprocessor.detokenize(ids[0])
 
     @tf.function(input_signature=[STRINGS])
     def serving_default(self, prompts):
@@ -99,7 +69,7 @@ class LanguageModelModule(tf.Module):
 
 def serving_module(task) -> tf.Module:
     """The serving module of a language model returned by ``rnnzoo.load``: a prompt at a time,
-    as ``LanguageModel.generate`` reads them."""
+    as its text model's ``generate`` reads them."""
     return LanguageModelModule(task)
 
 

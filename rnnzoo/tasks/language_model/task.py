@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -10,14 +9,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.vocab import EOS, NUMBER, UNK_ID, Vocabulary, split_tokens, split_words
+from rnnzoo.data.vocab import UNK_ID, Vocabulary, string_tensor
 from rnnzoo.metrics import perplexity
-from rnnzoo.tasks.base import TaskModel, as_texts, check_sampling, string_tensor
+from rnnzoo.tasks.base import TaskModel, as_texts, check_sampling
 from rnnzoo.tasks.language_model import preprocessing
 from rnnzoo.tasks.language_model.model import model_level
-from rnnzoo.tasks.language_model.sampling import Generator
 
-_NUMBER = re.compile(NUMBER)
 SAMPLE_PROMPTS = {"char": "It is a truth universally acknowledged", "word": "the company said"}
 
 
@@ -45,19 +42,27 @@ class LanguageModel(TaskModel):
         super().__init__(folder, config)
         self.level = model_level(config["model"])
         self.vocab = Vocabulary.load(self.folder / "vocab.txt", self.level)
-        self.boundary = EOS if self.level == "word" else "\n"
-        self._generator = Generator(self.keras_model)
-        words = [w for w in self.vocab.tokens if not (w.startswith("<") and w.endswith(">"))]
-        self.lowercase_prompts = all(w == w.lower() for w in words if w != "N")
-        self.numbers_as_n = "N" in words and not any(_NUMBER.fullmatch(w) for w in words)
-        self.percent = "%" if "%" in words else "N"
         self._scores = None
 
     def build_text_model(self) -> keras.Model:
-        """Raw texts → ``{"log_likelihood", "tokens", "next_token_probabilities"}``
-        (:func:`preprocessing.text_model`)."""
+        """Raw texts → ``{"log_likelihood", "tokens", "next_token_probabilities"}``, with
+        ``generate`` (:class:`preprocessing.TextLanguageModel`)."""
         return preprocessing.text_model(self.keras_model, self.vocab.tokens, self.level,
                                         self.max_input_tokens)
+
+    @property
+    def preprocessor(self) -> preprocessing.LanguageModelPreprocessor:
+        """The text model's preprocessor: texts and prompts → ids, ids → text."""
+        return self.text_model.preprocessor
+
+    def _read(self, texts: list[str], prompt: bool = False) -> list[str]:
+        """``texts`` cut as the preprocessor cuts them, with a warning for each text that is
+        cut (in characters or in tokens)."""
+        texts = [self.cut_text(t, keep_last=prompt) for t in texts]
+        counts = self.preprocessor.tokens(string_tensor(texts), prompt=prompt).row_lengths()
+        for count in counts.numpy():
+            self.warn_cut(int(count), keep_last=prompt)
+        return texts
 
     def scores(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The text model's scores of ``texts`` (each read up to its first
@@ -65,11 +70,8 @@ class LanguageModel(TaskModel):
         if self._scores is None:
             self._scores = tf.function(self.text_model, input_signature=[
                 tf.TensorSpec([None], tf.string)])
-        cut = [self.cut_text(t) for t in texts]
-        for text in cut:
-            self._cut(split_tokens(text, self.level))
         return {key: value.numpy() for key, value in
-                self._scores(string_tensor(cut)).items()}
+                self._scores(string_tensor(self._read(list(texts)))).items()}
 
     def samples(self) -> list[str]:
         """300 characters (or 60 words) at temperature 0.8, seed 0, from a fixed prompt."""
@@ -78,54 +80,37 @@ class LanguageModel(TaskModel):
                                  temperature=0.8, seed=0)
         return ["Temperature 0.8, seed 0, from a fixed prompt:", "", "```", text, "```"]
 
-    def _ids(self, text: str, keep_last: bool = False) -> np.ndarray:
-        tokens = self._cut(split_tokens(self.cut_text(text, keep_last), self.level), keep_last)
-        return self.vocab.ids([self.boundary] + tokens).astype("int32")
-
     def normalise(self, prompt: str) -> str:
-        """``prompt`` written as the model's training text was: for a word model whose
-        vocabulary has no capitals (but ``N``), lower-cased; whose vocabulary has ``N`` and no
-        numbers (the Penn Treebank's), ``$`` and ``%`` split off numbers, each number written
-        ``N`` (and ``%`` too when the vocabulary lacks it, as Mikolov's PTB writes ``N N``)."""
+        """``prompt``'s tokens as the model reads a prompt (see
+        :class:`preprocessing.LanguageModelPreprocessor`), joined again: a word model's
+        normalised words with single spaces; a character model's prompt unchanged."""
         if self.level != "word":
             return prompt
-        if self.lowercase_prompts:
-            prompt = prompt.lower()
-        if self.numbers_as_n:
-            prompt = re.sub(r"\$([0-9])", r"$ \1", prompt)
-            prompt = re.sub(r"([0-9])%", r"\1 " + self.percent, prompt)
-            prompt = " ".join("N" if _NUMBER.fullmatch(w) else w for w in split_words(prompt))
-        return prompt
+        return " ".join(self._prompt_tokens(prompt))
+
+    def _prompt_tokens(self, prompt: str) -> list[str]:
+        tokens = self.preprocessor.tokens(string_tensor([prompt]), prompt=True)[0]
+        return [token.decode() for token in tokens.numpy()]
 
     def unknown_words(self, prompt: str) -> list[str]:
         """The words of the (normalised) prompt that the model's vocabulary lacks, in order,
         each once (a character model: none)."""
         if self.level != "word":
             return []
-        words = split_words(self.normalise(prompt))
+        words = self._prompt_tokens(prompt)
         unknown = self.vocab.ids(words) == UNK_ID
         return list(dict.fromkeys(w for w, missing in zip(words, unknown) if missing))
-
-    def _text(self, ids: np.ndarray) -> str:
-        tokens = [self.vocab.tokens[i] for i in ids]
-        if self.level == "char":
-            return "".join(tokens)
-        return re.sub(f" ?{EOS} ?", "\n", " ".join(tokens))
 
     def generate(self, prompt: str | Sequence[str] = "", max_tokens: int = 50,
                  temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
                  seed: int = 0, allow_unk: bool = False) -> str | list[str]:
         """The continuation of each prompt (``temperature=0``: greedy), seeded; ``<unk>`` is
-        never generated unless ``allow_unk``. Prompts are read :meth:`normalise`d."""
+        never generated unless ``allow_unk``. Prompts are read :meth:`normalise`d
+        (:meth:`TextLanguageModel.generate <preprocessing.TextLanguageModel.generate>`)."""
         prompts, single = as_texts(prompt)
-        check_sampling(max_tokens, temperature, top_k, seed)
-        out = []
-        for text in prompts:
-            ids = self._generator(self._ids(self.normalise(text), keep_last=True)[None],
-                                  max_tokens=max_tokens,
-                                  temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                                  banned=() if allow_unk else (UNK_ID,))
-            out.append(self._text(ids.numpy()[0]))
+        out = self.text_model.generate(self._read(prompts, prompt=True), max_tokens=max_tokens,
+                                       temperature=temperature, top_k=top_k, top_p=top_p,
+                                       seed=seed, allow_unk=allow_unk)
         return out[0] if single else out
 
     def stream(self, prompt: str, max_tokens: int = 50, temperature: float = 1.0,
@@ -135,10 +120,10 @@ class LanguageModel(TaskModel):
         tokens at a time): the pieces join to ``generate``'s text. Bad settings raise at
         once, before the first piece."""
         check_sampling(max_tokens, temperature, top_k, seed)
-        pieces = self._generator.stream(
-            self._ids(self.normalise(prompt), keep_last=True)[None], max_tokens=max_tokens,
-            chunk=chunk, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-            banned=() if allow_unk else (UNK_ID,))
+        ids = self.text_model.prompt_ids(self._read([prompt], prompt=True))[0]
+        pieces = self.text_model.generator.stream(
+            ids[None], max_tokens=max_tokens, chunk=chunk, temperature=temperature, top_k=top_k,
+            top_p=top_p, seed=seed, banned=() if allow_unk else (UNK_ID,))
         return self._texts_of(pieces)
 
     def _texts_of(self, pieces: Iterator[np.ndarray]) -> Iterator[str]:
@@ -148,7 +133,7 @@ class LanguageModel(TaskModel):
         context: list[int] = []
         for piece in pieces:
             ids = context + piece[0].tolist()
-            yield self._text(np.array(ids))[len(self._text(np.array(context))):]
+            yield self.text_model.text(ids)[len(self.text_model.text(context)):]
             context = ids[-1:]
 
     def continuation(self, prompt: str, **sampling) -> str:

@@ -278,7 +278,31 @@ class Seq2SeqParts:
 
 def build(config: dict) -> keras.Model:
     """The teacher-forcing model: {"source": (B, S), "target_in": (B, T)} int32 ids →
-    logits (B, T, V_tgt), masked where ``target_in`` is padding."""
+    logits (B, T, V_tgt), masked where ``target_in`` is padding: the logits of
+    p(y_t | y_<t, x) = softmax(W_s h̃_t + b_s), h̃_t = tanh(W_c [c_t; h_t]) (module docstring).
+
+    Args:
+        config: The model section of a recipe, checked against :data:`SCHEMA` (defaults
+            filled in); `source_vocab_size` and `target_vocab_size` are required.
+
+    Returns:
+        An uncompiled functional `keras.Model` named `"{bi}{cell}_seq2seq"`, whose layers
+        :meth:`Seq2SeqParts.from_model` finds for decoding.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.seq2seq import model as seq2seq
+
+    model = seq2seq.build({"source_vocab_size": 20, "target_vocab_size": 30,
+                           "embedding_dim": 8, "hidden": 8, "encoder_layers": 1,
+                           "decoder_layers": 1})
+    model.name  # 'bilstm_seq2seq'
+    logits = model({"source": np.array([[3, 4, 5]]), "target_in": np.array([[1, 6]])})
+    tuple(logits.shape)  # (1, 2, 30)
+    ```
+    """
     cfg = validate_config(config)
     source = keras.Input(shape=(None,), dtype="int32", name=SOURCE)
     target_in = keras.Input(shape=(None,), dtype="int32", name=TARGET_IN)
@@ -325,5 +349,31 @@ def set_output_prior(model: keras.Model, counts) -> None:
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
                          clipnorm: float | None = 1.0) -> keras.Model:
-    """Adam on the mean token cross-entropy (padding, id 0, ignored)."""
+    """Adam on the mean token cross-entropy −log p(y_t | y_<t, x) (padding, id 0, ignored).
+
+    Args:
+        model: A model from :func:`build`.
+        learning_rate: Adam's learning rate. Default: 1e-3.
+        clipnorm: The gradient norm clipped to, or `None`. Default: 1.0.
+
+    Returns:
+        `model`, compiled (without XLA) for `fit({"source", "target_in"}, target_out)` (see
+        :func:`teacher_forcing`).
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.seq2seq import model as seq2seq
+
+    model = seq2seq.build({"source_vocab_size": 20, "target_vocab_size": 30,
+                           "embedding_dim": 8, "hidden": 8, "encoder_layers": 1,
+                           "decoder_layers": 1, "attention": None})
+    model = seq2seq.compile_for_training(model)
+    target_in, target_out = seq2seq.teacher_forcing(np.array([[6, 7]]), bos_id=1, eos_id=2)
+    target_out.numpy().tolist()  # [[6, 7, 2]]
+    x = {"source": np.array([[3, 4, 5]]), "target_in": target_in}
+    sorted(model.fit(x, target_out, verbose=0).history)  # ['loss']
+    ```
+    """
     return compile_token_model(model, learning_rate, clipnorm)

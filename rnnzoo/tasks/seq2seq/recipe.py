@@ -32,12 +32,12 @@ import tensorflow as tf
 from rnnzoo.data.batching import bucket_batch
 from rnnzoo.data.corpora import data_file
 from rnnzoo.data.files import DataFormatError, PathLike, iter_lines
-from rnnzoo.data.vocab import Vocabulary, split_words
+from rnnzoo.data.vocab import Vocabulary, token_lists
 from rnnzoo.metrics import bleu, chrf
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.seq2seq import model as seq2seq
 from rnnzoo.tasks.seq2seq.decoding import ragged, translate
-from rnnzoo.tasks.seq2seq.preprocessing import SOURCE_VOCAB, TARGET_VOCAB, to_text, tokenize
+from rnnzoo.tasks.seq2seq.preprocessing import SOURCE_VOCAB, TARGET_VOCAB, to_texts, tokenize
 from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.config import ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
@@ -185,15 +185,16 @@ def recase_chapters(verses: list[Verse]) -> list[Verse]:
             for v in verses]
 
 
-def kept_for_training(verse: Verse, max_words: int | None,
-                      ratio: Sequence[float] | None) -> bool:
-    """Whether both sides have words, at most ``max_words``, in a ratio within ``ratio``."""
-    source, target = len(split_words(verse.source)), len(split_words(verse.target))
-    if not source or not target:
-        return False
-    if max_words is not None and max(source, target) > max_words:
-        return False
-    return ratio is None or ratio[0] <= source / target <= ratio[1]
+def kept_for_training(verses: list[Verse], max_words: int | None,
+                      ratio: Sequence[float] | None) -> list[Verse]:
+    """The verses whose sides both have words (split on white space), at most ``max_words``,
+    in a ratio within ``ratio``."""
+    sources = token_lists([v.source for v in verses], "word")
+    targets = token_lists([v.target for v in verses], "word")
+    return [verse for verse, source, target in zip(verses, map(len, sources), map(len, targets))
+            if source and target
+            and (max_words is None or max(source, target) <= max_words)
+            and (ratio is None or ratio[0] <= source / target <= ratio[1])]
 
 
 def read_pairs_file(path: Path, data: dict) -> list[Verse]:
@@ -237,8 +238,8 @@ def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
                               hold_out) if data["files"] else
                   tfds_splits(data["tfds"], ("source", "target"), tfds_verses, seed, hold_out))
         if "train" in splits:
-            splits["train"] = [v for v in splits["train"]
-                               if kept_for_training(v, data["max_words"], data["ratio"])]
+            splits["train"] = kept_for_training(splits["train"], data["max_words"],
+                                                data["ratio"])
         return splits
     path = data_file(data["file"], data_dir)
     verses = read_verses(path, data["source_column"], data["target_column"])
@@ -254,7 +255,7 @@ def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
     complete = [v for v in verses if v.source and v.target]
     rest = [v for v in verses if v.book not in held_out]
     splits = {
-        "train": [v for v in rest if kept_for_training(v, data["max_words"], data["ratio"])],
+        "train": kept_for_training(rest, data["max_words"], data["ratio"]),
         "valid": [v for v in complete if v.book in valid],
         "test": [v for v in complete if v.book in test],
     }
@@ -265,18 +266,19 @@ def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
 
 def build_vocabularies(train: list[Verse], cfg: dict) -> tuple[Vocabulary, Vocabulary]:
     """Source (no specials) and target (``<bos>``, ``<eos>``) word vocabularies."""
-    source = Vocabulary.build((t for v in train for t in tokenize(v.source)), "word",
-                              min_count=cfg["source_min_count"], max_size=cfg["source_max_size"],
-                              specials=())
-    target = Vocabulary.build((t for v in train for t in tokenize(v.target)), "word",
+    source = Vocabulary.build((t for row in tokenize([v.source for v in train]) for t in row),
+                              "word", min_count=cfg["source_min_count"],
+                              max_size=cfg["source_max_size"], specials=())
+    target = Vocabulary.build((t for row in tokenize([v.target for v in train]) for t in row),
+                              "word",
                               min_count=cfg["target_min_count"], max_size=cfg["target_max_size"])
     return source, target
 
 
 def encode(verses: list[Verse], source: Vocabulary, target: Vocabulary) -> tuple[list, list]:
     """Source and target ids of each verse."""
-    return ([source.ids(tokenize(v.source)) for v in verses],
-            [target.ids(tokenize(v.target)) for v in verses])
+    return ([source.ids(tokens) for tokens in tokenize([v.source for v in verses])],
+            [target.ids(tokens) for tokens in tokenize([v.target for v in verses])])
 
 
 def target_counts(targets: list, vocab: Vocabulary) -> np.ndarray:
@@ -358,7 +360,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
 def oov_rate(texts: Sequence[str], vocab: Vocabulary) -> float:
     """Share of the texts' tokens that the vocabulary lacks."""
     known = set(vocab.tokens)
-    tokens = [t for text in texts for t in tokenize(text)]
+    tokens = [t for row in tokenize(texts) for t in row]
     return float(np.mean([t not in known for t in tokens])) if tokens else 0.0
 
 
@@ -382,8 +384,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "tes
     cfg = seq2seq.validate_config(recipe["model"])
     training = validate(recipe["training"], TRAINING_SCHEMA, "training")
     sources, _ = encode(verses, source_vocab, target_vocab)
-    hypotheses = [to_text(ids, target_vocab)
-                  for ids in translate(model, sources, cfg, training["eval_batch_size"])]
+    hypotheses = to_texts(translate(model, sources, cfg, training["eval_batch_size"]),
+                          target_vocab)
     references = [v.target for v in verses]
     return {
         "bleu": bleu(hypotheses, references),

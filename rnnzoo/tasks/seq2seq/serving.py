@@ -9,59 +9,47 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.vocab import BOS, EOS, PAD, UNK
-from rnnzoo.serving import text_ops
-from rnnzoo.serving.text_ops import STRINGS, at_least_one, lookup_ids
+from rnnzoo.serving.text_ops import STRINGS
 from rnnzoo.tasks.seq2seq.decoding import beam_search, greedy_decode
-from rnnzoo.tasks.seq2seq.model import validate_config
 
 EXAMPLE = "In the beginning God created the heaven and the earth."
 
 
 class TranslatorModule(tf.Module):
     """``serving_default``: sources → beam-search translations (the recipe's beam size and
-    length penalty); ``translate_greedy``: greedy translations."""
+    length penalty); ``translate_greedy``: greedy translations (the task object's text model's
+    preprocessor reads the sources and writes the translations)."""
 
     def __init__(self, task):
         super().__init__(name="translator")
+        self.text_model = task.text_model
         self.model = task.keras_model
-        self.source_layer = task.source.layer
-        self.target_inverse_layer = task.target.inverse_layer
-        self._source = task.source
-        self._cfg = validate_config(task.config["model"])
-        self._skip = tf.constant([PAD, UNK, BOS, EOS])
-        self._limit = task.max_input_tokens
+        self._preprocessor = self.text_model.preprocessor
+        self._decoding = self.text_model.decoding
 
-    def _sourcelookup_ids(self, texts: tf.Tensor) -> tf.Tensor:
-        tokens = text_ops.joined_words_and_punctuation(texts)[:, : self._limit]
-        ids = lookup_ids(self._source, tokens)
-        return at_least_one(ids, int(self._source.ids([EOS])[0]))
+    def _source(self, texts: tf.Tensor) -> tf.Tensor:
+        return self._preprocessor.source_ids(texts).to_tensor()
 
     def _max_length(self, source: tf.Tensor) -> tf.Tensor:
-        return tf.minimum(self._cfg["max_decode_length"], 2 * tf.shape(source)[1] + 10)
+        return tf.minimum(self._decoding["max_decode_length"], 2 * tf.shape(source)[1] + 10)
 
     def _texts(self, ids: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
-        ids = tf.RaggedTensor.from_tensor(ids, lengths=lengths)
-        tokens = ids.with_flat_values(self.target_inverse_layer(tf.cast(ids.flat_values,
-                                                                        tf.int64)))
-        special = tf.reduce_any(tf.equal(tokens.flat_values[:, None], self._skip[None]), axis=1)
-        kept = tf.ragged.boolean_mask(tokens, tokens.with_flat_values(~special))
-        return text_ops.detokenize(tf.strings.reduce_join(kept, axis=-1, separator=" "))
+        return self._preprocessor.texts(tf.RaggedTensor.from_tensor(ids, lengths=lengths))
 
     @tf.function(input_signature=[STRINGS])
     def serving_default(self, sources):
-        source = self._sourcelookup_ids(sources)
-        found = beam_search(self.model, source, beam_size=self._cfg["beam_size"],
-                            length_penalty=self._cfg["length_penalty"],
-                            max_length=self._max_length(source), bos_id=self._cfg["bos_id"],
-                            eos_id=self._cfg["eos_id"])
+        source = self._source(sources)
+        found = beam_search(self.model, source, beam_size=self._decoding["beam_size"],
+                            length_penalty=self._decoding["length_penalty"],
+                            max_length=self._max_length(source),
+                            bos_id=self._decoding["bos_id"], eos_id=self._decoding["eos_id"])
         return {"translation": self._texts(found.ids[:, 0], found.lengths[:, 0])}
 
     @tf.function(input_signature=[STRINGS])
     def translate_greedy(self, sources):
-        source = self._sourcelookup_ids(sources)
+        source = self._source(sources)
         found = greedy_decode(self.model, source, max_length=self._max_length(source),
-                              bos_id=self._cfg["bos_id"], eos_id=self._cfg["eos_id"])
+                              bos_id=self._decoding["bos_id"], eos_id=self._decoding["eos_id"])
         return {"translation": self._texts(found.ids, found.lengths)}
 
     def signatures(self) -> dict:

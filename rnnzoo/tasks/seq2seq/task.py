@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rnnzoo.data.vocab import EOS, UNK_ID, Vocabulary
+import keras
+
+from rnnzoo.data.vocab import UNK_ID, Vocabulary, string_tensor
 from rnnzoo.tasks.base import TaskModel, as_texts
-from rnnzoo.tasks.seq2seq import decoding, preprocessing
+from rnnzoo.tasks.seq2seq import preprocessing
 from rnnzoo.tasks.seq2seq.model import validate_config
 
 SAMPLE_VERSES = ("I can do all things through Christ which strengtheneth me.",
@@ -39,34 +41,40 @@ class Translator(TaskModel):
         self.source = Vocabulary.load(self.folder / preprocessing.SOURCE_VOCAB, "word")
         self.target = Vocabulary.load(self.folder / preprocessing.TARGET_VOCAB, "word")
 
+    def build_text_model(self) -> keras.Model:
+        """Raw (source, target) texts → scores, with ``translate``
+        (:class:`preprocessing.TextTranslator`)."""
+        return preprocessing.text_model(self.keras_model, self.source.tokens, self.target.tokens,
+                                        validate_config(self.config["model"]),
+                                        self.max_input_tokens)
+
     def samples(self) -> list[str]:
         """Two verses of the test books (outside training), translated."""
         translations = self.translate(list(SAMPLE_VERSES))
         return ["Two verses of the test books (Philippians 4:13, 4:4):", "", "```",
                 *(f"{v}\n→ {t}" for v, t in zip(SAMPLE_VERSES, translations)), "```"]
 
+    def _read(self, texts: list[str]) -> tuple[list[str], list[list[str]]]:
+        """``texts`` cut as the preprocessor cuts them, and their tokens (all of them), with a
+        warning for each text that is cut (in characters or in tokens)."""
+        texts = [self.cut_text(t) for t in texts]
+        tokens = self.text_model.preprocessor.tokens(string_tensor(texts)).to_list()
+        for row in tokens:
+            self.warn_cut(len(row))
+        return texts, [[token.decode() for token in row] for row in tokens]
+
     def unknown_words(self, text: str) -> tuple[list[str], int]:
         """The source words of ``text`` (its first ``max_input_tokens``) that the source
         vocabulary lacks, and how many words were read."""
-        words = self._cut(preprocessing.tokenize(self.cut_text(text)))
+        words = self._read([text])[1][0][: self.max_input_tokens]
         unknown = self.source.ids(words) == UNK_ID
         return [w for w, missing in zip(words, unknown) if missing], len(words)
 
     def translate(self, texts: str | Sequence[str], beam_size: int | None = None,
                   length_penalty: float | None = None) -> str | list[str]:
-        """Beam-search translation of each text (the recipe's beam and penalty by default),
-        decoded in batches of similar lengths; a batch's decode-length cap is 2 × its longest
-        source + 10 (at most the recipe's ``max_decode_length``)."""
+        """Beam-search translation of each text (the recipe's beam and penalty by default;
+        :meth:`TextTranslator.translate <preprocessing.TextTranslator.translate>`)."""
         texts, single = as_texts(texts)
-        cfg = validate_config(self.config["model"])
-        if beam_size is not None:
-            if beam_size < 1:
-                raise ValueError(f"beam_size must be >= 1, got {beam_size}")
-            cfg["beam_size"] = beam_size
-        if length_penalty is not None:
-            cfg["length_penalty"] = length_penalty
-        sources = [self.source.ids(self._cut(preprocessing.tokenize(self.cut_text(t))) or [EOS])
-                   .astype("int32") for t in texts]
-        ids = decoding.translate(self.keras_model, sources, cfg, batch_size=32)
-        out = [preprocessing.to_text(i, self.target) for i in ids]
+        out = self.text_model.translate(self._read(texts)[0], beam_size=beam_size,
+                                        length_penalty=length_penalty)
         return out[0] if single else out

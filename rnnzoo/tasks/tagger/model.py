@@ -83,7 +83,34 @@ class FoldWords(keras.layers.Layer):
     """[char vectors (B, T, C, D), char ids (B, T, C)] → [(B·T, C, D), mask (B·T, C)]: one
     character sequence per word, for a recurrent layer called with ``mask=``. (The mask is an
     output, not ``compute_mask``'s: Keras records ``compute_mask``'s ops in the functional graph
-    with the symbolic, unknown C as a static reshape argument.)"""
+    with the symbolic, unknown C as a static reshape argument.)
+
+    The mask is `char id ≠ 0`, except that a word without characters keeps its first step, so
+    that no sequence is empty.
+
+    Args:
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: The list `[vectors, char_ids]`: character embeddings `(B, T, C, D)` and
+            character ids `(B, T, C)`, 0 at padding.
+
+    Returns:
+        The list `[folded, mask]`: `(B·T, C, D)` and boolean `(B·T, C)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.tagger.model import FoldWords
+
+    char_ids = np.array([[[3, 4, 0], [0, 0, 0]]])  # one sentence: a 2-letter word, padding
+    vectors = np.ones((1, 2, 3, 5), "float32")
+    folded, mask = FoldWords()([vectors, char_ids])
+    tuple(folded.shape)  # (2, 3, 5)
+    mask.numpy().tolist()  # [[True, True, False], [True, False, False]]
+    ```
+    """
 
     def call(self, inputs):
         vectors, char_ids = inputs
@@ -101,7 +128,32 @@ class UnfoldWords(keras.layers.Layer):
     """[word vectors (B·T, H), word ids (B, T)] → (B, T, H): back from :class:`FoldWords`,
     masked where the word id is 0. (Without a mask, ``Concatenate`` with the word embeddings
     would unmask the padding, and the BiLSTM would read it: a sentence's tags then depended
-    on the length of the longest sentence in its batch.)"""
+    on the length of the longest sentence in its batch.)
+
+    Args:
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: The list `[vectors, word_ids]`: one vector per word `(B·T, H)` and the word
+            ids `(B, T)`, 0 at padding.
+
+    Returns:
+        The vectors `(B, T, H)`, with the mask `word id ≠ 0`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.tagger.model import UnfoldWords
+
+    word_ids = np.array([[4, 5, 0], [6, 0, 0]])
+    vectors = np.ones((6, 8), "float32")
+    unfold = UnfoldWords()
+    tuple(unfold([vectors, word_ids]).shape)  # (2, 3, 8)
+    unfold.compute_mask([vectors, word_ids]).numpy().tolist()
+    # [[True, True, False], [True, False, False]]
+    ```
+    """
 
     def call(self, inputs):
         vectors, word_ids = inputs
@@ -119,7 +171,30 @@ class UnfoldWords(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class CharMaxPool(keras.layers.Layer):
     """[features (B, T, C, F), char ids (B, T, C)] → (B, T, F): max over each word's present
-    characters (zeros for a word without any), masked where a word has no characters."""
+    characters (zeros for a word without any), masked where a word has no characters.
+
+    Args:
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: The list `[features, char_ids]`: per-character features `(B, T, C, F)` (the
+            character CNN's) and character ids `(B, T, C)`, 0 at padding.
+
+    Returns:
+        The pooled features `(B, T, F)`, with the mask "the word has a character".
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.tagger.model import CharMaxPool
+
+    features = np.array([[[[1.0, 4.0], [3.0, 2.0], [9.0, 9.0]],
+                          [[5.0, 5.0], [5.0, 5.0], [5.0, 5.0]]]], "float32")
+    char_ids = np.array([[[7, 8, 0], [0, 0, 0]]])
+    CharMaxPool()([features, char_ids]).numpy().tolist()  # [[[3.0, 4.0], [0.0, 0.0]]]
+    ```
+    """
 
     def call(self, inputs):
         features, char_ids = inputs
@@ -156,7 +231,38 @@ def _char_features(config: dict, word_ids, char_ids):
 
 def build(config: Mapping[str, Any]) -> keras.Model:
     """The tagger of ``config`` (see :data:`SCHEMA`): a :class:`CRFModel` for ``head="crf"``
-    (outputs tag ids (B, T)), else a functional model with outputs p(tag) (B, T, num_tags)."""
+    (outputs tag ids (B, T)), else a functional model with outputs p(tag) (B, T, num_tags).
+
+    The potentials u_t = W [h→_t; h←_t] + b of the top bidirectional layer feed the CRF
+    (argmax_y S(y), S as in :mod:`rnnzoo.layers.crf`) or a softmax, p(tag | t) = softmax(u_t).
+
+    Args:
+        config: The model section of a recipe, checked against :data:`SCHEMA` (defaults
+            filled in); `word_vocab_size`, `num_tags` and, with `char_features`,
+            `char_vocab_size` are required.
+
+    Returns:
+        An uncompiled model named `"tagger"` with inputs `{"words"}` (and `"chars"` with
+        character features).
+
+    Raises:
+        ConfigError: For a config that does not match :data:`SCHEMA`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.tagger import model as tagger
+
+    config = {"word_vocab_size": 20, "num_tags": 5, "char_vocab_size": 10, "word_dim": 8,
+              "char_dim": 4, "char_hidden": 4, "hidden": 8}
+    model = tagger.build(config)
+    type(model).__name__, model.output_shape  # ('CRFModel', (None, None))
+    x = {"words": np.array([[3, 4, 0]]), "chars": np.array([[[2, 3], [4, 0], [0, 0]]])}
+    tuple(model(x).shape)  # (1, 3)
+    tagger.build({**config, "head": "softmax"}).output_shape  # (None, None, 5)
+    ```
+    """
     config = validate(config, SCHEMA, "tagger")
     if config["char_features"] is not None and config["char_vocab_size"] is None:
         raise ConfigError(
@@ -244,7 +350,29 @@ def decode_tag_ids(outputs, words, allowed: dict | None = None):
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
                          clipnorm: float | None = 5.0) -> keras.Model:
     """Compiles ``model`` (from :func:`build`) with Adam for ``fit(inputs, tag_ids)``: the CRF's
-    negative log-likelihood, or the masked cross-entropy −log p(y_t) for the softmax head."""
+    negative log-likelihood, or the masked cross-entropy −log p(y_t) for the softmax head.
+
+    Args:
+        model: A model from :func:`build`.
+        learning_rate: Adam's learning rate. Default: 1e-3.
+        clipnorm: The gradient norm clipped to, or `None`. Default: 5.0.
+
+    Returns:
+        `model`, compiled.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.tagger import model as tagger
+
+    model = tagger.build({"word_vocab_size": 20, "num_tags": 3, "word_dim": 8, "hidden": 8,
+                          "char_features": None})
+    model = tagger.compile_for_training(model)
+    words, tags = np.array([[3, 4, 0], [5, 6, 7]]), np.array([[1, 2, 0], [0, 1, 2]])
+    sorted(model.fit({"words": words}, tags, verbose=0).history)  # ['loss']
+    ```
+    """
     optimizer = keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
     if isinstance(model, CRFModel):
         model.compile(optimizer)

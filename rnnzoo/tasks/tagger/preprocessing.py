@@ -189,6 +189,21 @@ class TagAnswers(keras.layers.Layer):
     Returns:
         ``{"tokens": string (batch, tokens), "tags": string (batch, tokens), "lengths": int32
         (batch,)}``, tags ``""`` at padding.
+
+    Example:
+
+    ```python
+    import numpy as np
+    import tensorflow as tf
+    from rnnzoo.tasks.tagger.preprocessing import TagAnswers
+
+    answers = TagAnswers(["O", "B-PER", "I-PER"], "IOB2")
+    probabilities = np.array([[[0.1, 0.4, 0.5], [0.2, 0.1, 0.7], [1.0, 0.0, 0.0]]], "float32")
+    words, tokens = np.array([[5, 6, 0]]), tf.constant([["Ada", "Lovelace", ""]])
+    out = answers(probabilities, words, tokens)  # an I- first is not IOB2: Viterbi, not argmax
+    out["tags"].numpy().tolist()  # [[b'B-PER', b'I-PER', b'']]
+    out["lengths"].numpy().tolist()  # [2]
+    ```
     """
 
     def __init__(self, tag_names: list[str], scheme: str | None, **kwargs):
@@ -228,7 +243,20 @@ def text_model(model: keras.Model, vocabs: Vocabularies, vocab_cfg: dict,
     """``model`` (ids → tags or tag probabilities) with its preprocessor in front and its
     answers behind: raw sentences (batch,) → ``{"tokens", "tags", "lengths"}``. A CRF head is
     constrained to the ``scheme``'s paths first (:func:`~rnnzoo.tasks.tagger.model.constrain`),
-    so that the saved model keeps the constraint."""
+    so that the saved model keeps the constraint.
+
+    Args:
+        model: The tagger (:func:`~rnnzoo.tasks.tagger.model.build`), with inputs ``"words"``
+            and, with character features, ``"chars"``.
+        vocabs: The run's :class:`Vocabularies` (words, characters, tags).
+        vocab_cfg: The checked vocabulary settings (``lowercase``, ``max_word_chars``).
+        scheme: The model's entity scheme (``"IOB2"``, ``"BIOES"``) or ``None``.
+        max_tokens: The tokens of a sentence that are read.
+
+    Returns:
+        A functional `keras.Model` named `"{model.name}_text"`: a :class:`TaggerPreprocessor`,
+        ``model`` and :class:`TagAnswers`.
+    """
     tagger.constrain(model, vocabs.tag_names, scheme)
     sentences = keras.Input(shape=(), dtype="string", name="sentences")
     chars = vocabs.chars.tokens if "chars" in model.input else None
