@@ -468,15 +468,8 @@ def test_a_weight_beyond_float16_is_refused_and_the_file_kept(tmp_path):
     assert path.read_bytes() == before
 
 
-FLOAT32_UNTIL_REPUBLISHED = {"lstm-seq2seq-en-es"}
-"""Beam search is discrete: stored in float16, the translator's test BLEU moved from 29.70 to
-29.64 (every other card's figure held to its printed digits), so it keeps its trained float32
-weights until it is next published (publish stores float16 and measures what it stores)."""
-
-
 def test_the_shipped_zoo_is_stored_in_float16_and_fits_pypi():
     for folder in sorted(p for p in ZOO.iterdir() if p.is_dir()):
-        stored = {"float32"} if folder.name in FLOAT32_UNTIL_REPUBLISHED else {"float16"}
-        assert stored_dtypes(folder / "model.keras") - {"int64"} == stored, folder.name
+        assert stored_dtypes(folder / "model.keras") - {"int64"} == {"float16"}, folder.name
     total = sum(p.stat().st_size for p in ZOO.rglob("*") if p.is_file())
     assert total < 95 * 2**20, f"{total / 2**20:.1f} MB (the wheel must stay under PyPI's 100 MB)"
