@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))  # time this checkout's rnnzoo
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from report import emit  # noqa: E402
+from report import emit, recipe_arguments  # noqa: E402
 
 from rnnzoo.data.text import lm_windows  # noqa: E402
 from rnnzoo.data.vocab import EOS, Vocabulary  # noqa: E402
@@ -71,8 +71,9 @@ CHILD_TIMEOUT_S = 600
 Setup = tuple[keras.Model, tf.data.Dataset]  # compiled model, the recipe's training batches
 
 
-def lm_setup(recipe: dict, data_dir: str | None) -> Setup:
-    """The compiled stateful LM and its training windows, as the recipe makes them."""
+def lm_setup(recipe: dict, data_dir: str | None, replicas: int = 1) -> Setup:
+    """The compiled stateful LM and its training windows, as the recipe makes them (each of
+    ``replicas`` replicas carrying its share of the lanes)."""
     data, vocab_cfg, training = sections(recipe, lm_recipe.DATA_SCHEMA,
                                          lm_recipe.VOCABULARY_SCHEMA, lm_recipe.TRAINING_SCHEMA)
     level = recipe["model"].get("level", "word")
@@ -82,14 +83,14 @@ def lm_setup(recipe: dict, data_dir: str | None) -> Setup:
                              **vocab_cfg)
     batch = training["batch_size"]
     model = language_model.compile_for_training(
-        language_model.build({**recipe["model"], "vocab_size": len(vocab)}, batch_size=batch,
-                             stateful=True),
+        language_model.build({**recipe["model"], "vocab_size": len(vocab)},
+                             batch_size=lm_recipe.replica_lanes(batch, replicas), stateful=True),
         training["learning_rate"], training["clipnorm"])
     to_int32 = lambda x, y: (tf.cast(x, tf.int32), tf.cast(y, tf.int32))  # noqa: E731
     return model, lm_windows(vocab.ids(tokens), batch, training["bptt"]).map(to_int32)
 
 
-def tagger_setup(recipe: dict, data_dir: str | None) -> Setup:
+def tagger_setup(recipe: dict, data_dir: str | None, replicas: int = 1) -> Setup:
     """The compiled tagger and its shuffled, bucketed training batches."""
     data, vocab_cfg, training = sections(recipe, tagger_recipe.DATA_SCHEMA,
                                          tagger_recipe.VOCABULARY_SCHEMA,
@@ -108,7 +109,7 @@ def tagger_setup(recipe: dict, data_dir: str | None) -> Setup:
         tagger_recipe.first_singleton(vocabs, train, vocab_cfg))
 
 
-def seq2seq_setup(recipe: dict, data_dir: str | None) -> Setup:
+def seq2seq_setup(recipe: dict, data_dir: str | None, replicas: int = 1) -> Setup:
     """The compiled encoder–decoder (output prior set) and its teacher-forcing batches."""
     data, vocab_cfg, training = sections(recipe, seq2seq_recipe.DATA_SCHEMA,
                                          seq2seq_recipe.VOCABULARY_SCHEMA,
@@ -128,7 +129,7 @@ def seq2seq_setup(recipe: dict, data_dir: str | None) -> Setup:
         recipe["seed"])
 
 
-def classifier_setup(recipe: dict, data_dir: str | None) -> Setup:
+def classifier_setup(recipe: dict, data_dir: str | None, replicas: int = 1) -> Setup:
     """The compiled classifier and its shuffled, bucketed training batches."""
     data, vocab_cfg, training = sections(recipe, classifier_recipe.DATA_SCHEMA,
                                          classifier_recipe.VOCABULARY_SCHEMA,
@@ -250,17 +251,7 @@ def report(results: list[dict], args: argparse.Namespace) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", help="corpora folder (default: $RNNZOO_DATA)")
-    parser.add_argument("--recipes", default=",".join(RECIPES),
-                        help="comma-separated zoo recipe names (default: all seven)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed first steps (default: 2)")
-    parser.add_argument("--steps", type=int, default=15, help="timed steps (default: 15)")
-    parser.add_argument("--out", help="also write the markdown report to this path")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.warmup < 1 or args.steps < 1:
-        parser.error("--warmup and --steps must be at least 1")
+    args = recipe_arguments(__doc__.split("\n\n")[0], RECIPES, warmup=2, steps=15)
     if args.child:
         print(json.dumps(measure(args.child, args.data_dir, args.warmup, args.steps)))
         return

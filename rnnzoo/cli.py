@@ -413,8 +413,12 @@ def _resumable(out_dir: str):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for checkpoints, the trained model, vocabulary and metrics.")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
+@click.option("--restartable", is_flag=True,
+              help="Continue from the last checkpoint in --out when it holds one, else start: "
+                   "for cluster jobs whose workers are all restarted with the same command.")
 @run_options
-def train(config: str, data_dir: str | None, out_dir: str, resume: bool, **runtime) -> None:
+def train(config: str, data_dir: str | None, out_dir: str, resume: bool, restartable: bool,
+          **runtime) -> None:
     """Train a recipe (a zoo config) into OUT.
 
     \b
@@ -422,10 +426,13 @@ def train(config: str, data_dir: str | None, out_dir: str, resume: bool, **runti
       rnnzoo train tests/data/recipes/tiny-classifier.yaml --out /tmp/rnnzoo-tiny
     """
     from rnnzoo.tasks.registry import get_task
+    from rnnzoo.training.checkpoints import STATE_FILE
     from rnnzoo.training.recipe import load_recipe
 
     options = _options(**runtime)
     recipe = load_recipe(config)
+    resume = resume or (restartable and os.path.exists(os.path.join(out_dir, "checkpoints",
+                                                                     STATE_FILE)))
     with _resumable(out_dir):
         metrics = get_task(recipe["task"]).recipe().train(recipe, data_dir, out_dir, resume=resume,
                                                       options=options)

@@ -50,10 +50,15 @@ def zoo_copy(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def austen_dir(tmp_path_factory):
     """A data folder whose austen.txt holds six tiny novels cut from the committed slice."""
-    root = tmp_path_factory.mktemp("data")
+    return austen_folder(tmp_path_factory.mktemp("data"))
+
+
+def austen_folder(root: Path) -> Path:
+    """``root`` made a data folder whose austen.txt holds six tiny novels cut from the committed
+    slice."""
     text = (Path(__file__).parent / "data" / "lm_tiny.txt").read_text()
     novels = [f"{title.title() if title == 'PERSUASION' else title}\n\n\nby\n\nJane Austen\n\n"
               f"{text[k * 500:(k + 2) * 500]}\n" for k, title in enumerate(AUSTEN_TITLES)]
-    (root / "austen").mkdir()
+    (root / "austen").mkdir(parents=True)
     (root / "austen" / "austen.txt").write_text("".join(novels))
     return root

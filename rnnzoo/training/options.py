@@ -3,13 +3,16 @@ progress display and TensorBoard logs (the ``rnnzoo train`` / ``finetune`` flags
 
 - ``strategy="mirrored"``: ``tf.distribute.MirroredStrategy`` over every local device (GPUs, or
   the logical CPUs a process has split its CPU into); each batch is split between replicas.
-  Each batch inside ``fit`` is cut to a multiple of the number of replicas (at most N - 1
-  examples a batch sit out that step; the data are reshuffled each epoch), because Keras 3's
-  first-batch build (``_maybe_symbolic_build``) averages the replicas' inputs and fails when a
-  batch splits unevenly. The final evaluation runs on one device over every example.
+  Each batch of a classifier, tagger or translator inside ``fit`` is cut to a multiple of the
+  number of replicas (at most N - 1 examples a batch sit out that step; the data are
+  reshuffled each epoch), because Keras 3's first-batch build (``_maybe_symbolic_build``)
+  averages the replicas' inputs and fails when a batch splits unevenly. A language model's
+  lanes are split evenly between the replicas, each carrying its own lanes' state. The final
+  evaluation runs on one device over every example.
 - ``strategy="multi-worker"``: ``tf.distribute.MultiWorkerMirroredStrategy``; the cluster and
   this process's place in it come from ``TF_CONFIG``. Only the chief (worker 0, or the task of
-  type ``chief``) writes checkpoints and the run folder.
+  type ``chief``) writes checkpoints and the run folder, which every worker reads when it
+  resumes. :mod:`rnnzoo.training.distributed` makes Keras's ``fit`` work under it.
 - ``mixed_precision``: the ``mixed_float16`` Keras policy on a GPU, ``mixed_bfloat16`` on a CPU
   (variables stay float32; the model saved at the end is float32 throughout).
 - ``jit``: ``jit_compile=True`` for the train step (XLA).

@@ -15,6 +15,7 @@ import keras
 from rnnzoo.data.vocab import PAD, UNK, Vocabulary
 from rnnzoo.plots import save_learning_curves
 from rnnzoo.saving import load_keras
+from rnnzoo.training import distributed
 from rnnzoo.training.checkpoints import (
     STATE_FILE,
     atomic_write,
@@ -75,6 +76,7 @@ def start_model(checkpoints: Path, resume: bool, new_model: Callable[[], keras.M
                 copy_weights(load_base(init), model)
     if options.jit:
         model.jit_compile = True
+    distributed.prepare(model, options.distribution())
     if is_chief():
         write_json(checkpoints.parent / "runtime.json", {
             "strategy": options.strategy,
@@ -150,6 +152,14 @@ def sections(recipe: dict, data_schema: dict, vocabulary_schema: dict,
     return (validate(recipe["data"], data_schema, "data"),
             validate(recipe.get("vocabulary", {}), vocabulary_schema, "vocabulary"),
             validate(recipe["training"], training_schema, "training"))
+
+
+def save_run_files(save: Callable[[], None]) -> None:
+    """Runs ``save`` (what a recipe writes into the run folder: vocabularies, labels, its
+    config) where the run folder is written: in every process, except in a multi-worker
+    cluster, where the chief alone writes (the workers share ``--out``)."""
+    if is_chief():
+        save()
 
 
 def write_config(out: Path, resolved: dict) -> None:

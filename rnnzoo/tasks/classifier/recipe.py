@@ -57,6 +57,7 @@ from rnnzoo.training.runs import (
     grown,
     open_run,
     read_config,
+    save_run_files,
     sections,
     start_model,
     vocabulary,
@@ -247,9 +248,12 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
               shuffle=False, verbose=options.verbose)
 
-    vocab.save(out / "vocab.txt")
-    (out / LABELS).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
-    write_config(out, {**recipe, "model": model_config, "data": data})
+    def save_files():
+        vocab.save(out / "vocab.txt")
+        (out / LABELS).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+        write_config(out, {**recipe, "model": model_config, "data": data})
+
+    save_run_files(save_files)
     return finish(out, model, lambda: classifier.build(model_config), evaluate, data_dir,
                   callbacks[-1].history, data)
 

@@ -30,6 +30,7 @@ from rnnzoo.training.runs import (
     finish,
     open_run,
     read_config,
+    save_run_files,
     sections,
     seed_of,
     start_model,
@@ -162,6 +163,18 @@ def fitted_windows(training: dict, streams: dict[str, np.ndarray],
     return lanes, window
 
 
+def replica_lanes(batch: int, replicas: int) -> int:
+    """The lanes of each replica: a global batch of ``batch`` lanes is split evenly between the
+    replicas (tf.distribute gives replica r the r-th block of every batch, so each replica
+    carries the state of the same lanes from window to window); a ValueError when it does not
+    split evenly."""
+    if batch % replicas:
+        raise ValueError(f"training.batch_size {batch} does not split evenly between "
+                         f"{replicas} replicas: each carries the state of its own lanes; use a "
+                         f"multiple of {replicas}")
+    return batch // replicas
+
+
 def exponential_rate(learning_rate: float, decay: float, decay_start: int):
     """Zaremba et al.'s schedule: lr at (0-based) epoch e is lr · decay^max(0, e + 1 − start)."""
     return lambda epoch: learning_rate * decay ** max(0, epoch + 1 - decay_start)
@@ -227,16 +240,13 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     recipe, out = open_run(recipe, out_dir, resume)
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     level = language_model.model_level(recipe["model"])
-    if options.strategy is not None:
-        raise ValueError(f"--strategy {options.strategy}: a language model is trained by "
-                         "truncated BPTT with each lane's state carried across batches, which "
-                         "splitting a batch between replicas would break; train it on one device")
 
     vocab, ids = corpus_ids(data, vocab_cfg, level, data_dir, recipe["seed"], recipe["init"])
     model_config = {**recipe["model"], "vocab_size": len(vocab)}
 
     batch, bptt = fitted_windows(training, {k: ids[k] for k in ("train", "valid")},
                                  fine_tuning=bool(recipe["init"]))
+    lanes = replica_lanes(batch, options.distribution().num_replicas_in_sync)
     to_int32 = lambda x, y: (tf.cast(x, tf.int32), tf.cast(y, tf.int32))  # noqa: E731
     train_ds = lm_windows(ids["train"], batch, bptt).map(to_int32).prefetch(2)
     valid_ds = lm_windows(ids["valid"], batch, bptt).map(to_int32).prefetch(2)
@@ -244,7 +254,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
         language_model.compile_for_training(
-            language_model.build(model_config, batch_size=batch, stateful=True),
+            language_model.build(model_config, batch_size=lanes, stateful=True),
             training["learning_rate"], training["clipnorm"], training["optimizer"])),
         recipe["init"], options)
     callbacks = [
@@ -258,8 +268,11 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
               initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
               verbose=options.verbose)
 
-    vocab.save(out / "vocab.txt")
-    write_config(out, {**recipe, "model": model_config, "data": data})
+    def save_files():
+        vocab.save(out / "vocab.txt")
+        write_config(out, {**recipe, "model": model_config, "data": data})
+
+    save_run_files(save_files)
     return finish(out, model, lambda: language_model.build(model_config), evaluate, data_dir,
                   callbacks[-1].history, data)
 

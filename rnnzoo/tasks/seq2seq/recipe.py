@@ -49,6 +49,7 @@ from rnnzoo.training.runs import (
     finish,
     open_run,
     read_config,
+    save_run_files,
     sections,
     seed_of,
     start_model,
@@ -350,9 +351,12 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
               epochs=training["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
               shuffle=False, verbose=options.verbose)
 
-    source_vocab.save(out / SOURCE_VOCAB)
-    target_vocab.save(out / TARGET_VOCAB)
-    write_config(out, {**recipe, "model": model_config, "data": data})
+    def save_files():
+        source_vocab.save(out / SOURCE_VOCAB)
+        target_vocab.save(out / TARGET_VOCAB)
+        write_config(out, {**recipe, "model": model_config, "data": data})
+
+    save_run_files(save_files)
     return finish(out, model, lambda: seq2seq.build(model_config), evaluate, data_dir,
                   callbacks[-1].history, data)
 

@@ -68,6 +68,7 @@ from rnnzoo.training.runs import (
     finish,
     open_run,
     read_config,
+    save_run_files,
     sections,
     start_model,
     vocabulary,
@@ -120,6 +121,9 @@ DATA_SCHEMA = {
 }
 TRAINING_SCHEMA = {
     "batch_size": Field(int, default=32, low=1, doc="the sentences of a training batch"),
+    "shuffle": Field(bool, default=True,
+                     doc="reshuffle the training sentences each epoch (seeded); false keeps "
+                         "their order (within each length bucket)"),
     "bucket_boundaries": Field(list, default=[10, 20, 30, 45, 60],
                                check=(lambda b: bool(b) and b == sorted(set(b))
                                       and all(isinstance(n, int) and n >= 1 for n in b),
@@ -272,11 +276,13 @@ def batch_count(lengths: np.ndarray, batch_size: int, boundaries: Sequence[int])
 
 def training_dataset(inputs: dict, tags: tf.RaggedTensor, training: dict, seed: int,
                      first_singleton: int) -> tf.data.Dataset:
-    """Shuffled (seeded), word-dropped, length-bucketed padded batches ``(inputs, tag ids)``,
-    their number known (for progress bars); word ids from ``first_singleton`` on are those of
-    the words seen once."""
+    """Shuffled (seeded, unless ``training.shuffle`` is false), word-dropped, length-bucketed
+    padded batches ``(inputs, tag ids)``, their number known (for progress bars); word ids
+    from ``first_singleton`` on are those of the words seen once."""
     ds = tf.data.Dataset.from_tensor_slices((inputs, tags))
-    ds = ds.shuffle(int(tags.nrows()), seed=seed, reshuffle_each_iteration=True).map(_dense)
+    if training["shuffle"]:
+        ds = ds.shuffle(int(tags.nrows()), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(_dense)
     if training["word_dropout"] > 0 or training["singleton_dropout"] > 0:
         ds = ds.map(partial(_drop_words, training, first_singleton))
     batches = bucket_batch(ds, training["batch_size"], training["bucket_boundaries"])
@@ -343,10 +349,14 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
          "char_vocab_size": len(vocabs.chars), "num_tags": len(vocabs.tag_names)},
         tagger.SCHEMA, "model")
     chars = model_config["char_features"] is not None
-    vocabs.save(out)
     resolved = {**recipe, "model": model_config, "data": data, "vocabulary": vocab_cfg,
                 "training": training}
-    write_config(out, resolved)
+
+    def save_files():
+        vocabs.save(out)
+        write_config(out, resolved)
+
+    save_run_files(save_files)
 
     train_ds = options.even_batches(training_dataset(
         features(splits["train"], vocabs, vocab_cfg, chars), tag_ids(splits["train"], vocabs, scheme),
