@@ -27,6 +27,7 @@ import tensorflow as tf
 from report import emit
 
 import rnnzoo
+from rnnzoo.tasks.registry import get_task
 from rnnzoo.zoo.cards import cpu_name
 
 PROMPT = "It is a truth universally acknowledged"
@@ -35,9 +36,9 @@ TOKENS = {"word": 200, "char": 1000}  # N by the model's level
 
 
 def language_models() -> list[str]:
-    """The shipped models whose task is language modelling."""
+    """The shipped models that generate text (their task object has ``generate``)."""
     return [name for name in rnnzoo.list_models()
-            if rnnzoo.info(name)["task"] == "language_model"]
+            if hasattr(get_task(rnnzoo.info(name)["task"]).model_class(), "generate")]
 
 
 def level(name: str) -> str:

@@ -2,8 +2,8 @@
 the global batch held fixed, and the time of the per-step gradient all-reduce.
 
 For each recipe (a tagger and a language model of the zoo, on their real corpora), the
-recipe's own setup (``benchmarks/training.py``: corpus, vocabularies, the compiled model, its
-training batches) runs in one process without a strategy, then in two processes under
+recipe module's ``training_setup`` (corpus, vocabularies, the compiled model, its training
+batches, as ``train`` makes them) runs in one process without a strategy, then in two processes under
 ``MultiWorkerMirroredStrategy`` (``TF_CONFIG`` on 127.0.0.1, each worker built with
 ``rnnzoo.training.distributed.prepare`` as ``rnnzoo train`` does). ``fit`` runs over the first
 ``--warmup + --steps`` global batches; the last ``--steps`` are timed. Communication: in the
@@ -50,8 +50,9 @@ def measure(name: str, data_dir: str | None, warmup: int, steps: int) -> dict:
     all-reduce of the model's gradient-sized tensors."""
     import keras
     import tensorflow as tf
-    from training import SETUPS, TOKEN_COUNTS, timed_fit
+    from training import timed_fit
 
+    from rnnzoo.tasks.registry import get_task
     from rnnzoo.training import distributed
     from rnnzoo.training.recipe import load_recipe
 
@@ -60,12 +61,13 @@ def measure(name: str, data_dir: str | None, warmup: int, steps: int) -> dict:
                 else tf.distribute.get_strategy())
     recipe = load_recipe(ROOT / "zoo_configs" / f"{name}.yaml")
     keras.utils.set_random_seed(recipe["seed"])
+    task = get_task(recipe["task"]).recipe()
     with strategy.scope():
-        model, dataset = SETUPS[recipe["task"]](recipe, data_dir,
-                                                replicas=strategy.num_replicas_in_sync)
+        model, dataset = task.training_setup(recipe, data_dir,
+                                             replicas=strategy.num_replicas_in_sync)
     distributed.prepare(model, strategy)
     batches = list(dataset.take(warmup + steps))
-    tokens = sum(TOKEN_COUNTS[recipe["task"]](x, y) for x, y in batches[warmup:])
+    tokens = sum(task.batch_tokens(x, y) for x, y in batches[warmup:])
     replay = tf.data.Dataset.from_generator(lambda: iter(batches),
                                             output_signature=dataset.element_spec)
     ends = timed_fit(model, replay, len(batches))
@@ -75,11 +77,13 @@ def measure(name: str, data_dir: str | None, warmup: int, steps: int) -> dict:
     if workers:
         shapes = [tuple(w.shape) for w in model.trainable_weights]
 
+        def sum_all():
+            return tf.distribute.get_replica_context().all_reduce(
+                "SUM", [tf.ones(shape) for shape in shapes])
+
         @tf.function
         def exchange():
-            def sum_all(tensors):
-                return tf.distribute.get_replica_context().all_reduce("SUM", tensors)
-            return strategy.run(sum_all, args=([tf.ones(s) for s in shapes],))
+            return strategy.run(sum_all)
 
         exchange()
         start = time.perf_counter()
@@ -148,10 +152,12 @@ def report(pairs: list[tuple[dict, dict]], args: argparse.Namespace) -> list[str
             ratio = ""
             if result is two and "failed" not in one:
                 ratio = f"{rate / (one['steps'] / one['seconds']):.2f}"
+            exchange = (f"{result['all_reduce_ms']:.1f} | {result['parameters']:,}"
+                        if "all_reduce_ms" in result else " | ")
             lines.append(
                 f"| {result['name']} | {result['batch_size']} | {result['workers']} | "
                 f"{rate:.2f} | {result['tokens'] / result['seconds']:,.0f} | {ratio} | "
-                f"{result.get('all_reduce_ms', 0):.1f} | {result.get('parameters', '')} |")
+                f"{exchange} |")
     return lines
 
 

@@ -28,21 +28,11 @@ from report import emit
 
 import rnnzoo
 from rnnzoo.tasks.language_model.serving import DEFAULT_SAMPLING
+from rnnzoo.tasks.registry import get_task
 from rnnzoo.zoo.cards import cpu_name
 from rnnzoo.zoo.export import example_requests
 
 BATCH = 32
-
-
-def in_process(task):
-    """The task method that answers what ``serving_default`` answers."""
-    if task.task == "language_model":
-        return lambda texts: task.generate(texts, max_tokens=DEFAULT_SAMPLING["max_tokens"])
-    if task.task == "tagger":
-        return lambda texts: [task.tag(t) for t in texts]
-    if task.task == "classifier":
-        return task.classify
-    return task.translate
 
 
 def timed(call) -> float:
@@ -57,7 +47,8 @@ def measure(task, base: Path, repeats: int) -> dict:
     (key, example), = example_requests(task)["serving_default"].items()
     text = example[0].decode()
     served = {n: (lambda n=n: signature(**{key: tf.constant([text.encode()] * n)})) for n in (1, BATCH)}
-    local = {n: (lambda n=n: in_process(task)([text] * n)) for n in (1, BATCH)}
+    answer = get_task(task.task).serving().in_process(task)
+    local = {n: (lambda n=n: answer([text] * n)) for n in (1, BATCH)}
     for call in (*served.values(), *local.values()):
         call()
     one = {"served": [], "local": []}

@@ -49,6 +49,7 @@ from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
+from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
 )
@@ -216,18 +217,48 @@ def class_labels(documents: list[Document], init: dict | None) -> list[str]:
                  what="labels")
 
 
-def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
-          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
-    """Trains the recipe's classifier into ``out_dir``; returns valid and test metrics."""
-    recipe, out = open_run(recipe, out_dir, resume)
-    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
+BATCH_TOKENS = "document tokens"
+"""What the tokens of a training batch are (the training benchmarks' tokens/s)."""
 
+
+def batch_tokens(x, y) -> int:
+    """The tokens of a training batch ``(ids, labels)``: its non-padding ids."""
+    return int(np.count_nonzero(x))
+
+
+def _prepared(recipe: dict, data_dir: str | None) -> tuple:
+    """The recipe's sections, splits, vocabulary, labels and model config."""
+    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     splits = corpus_splits(data, data_dir, recipe["seed"])
     vocab = vocabulary(recipe["init"], "vocab.txt", Vocabulary.build(
         (t for d in splits["train"] for t in d.text.split(" ")), "word", specials=(),
         **vocab_cfg))
     labels = class_labels(splits["train"], recipe["init"])
     model_config = {**recipe["model"], "vocab_size": len(vocab), "num_classes": len(labels)}
+    return data, training, splits, vocab, labels, model_config
+
+
+def _compiled(model_config: dict, training: dict) -> keras.Model:
+    return classifier.compile_for_training(classifier.build(model_config),
+                                           training["learning_rate"])
+
+
+def training_setup(recipe: dict, data_dir: str | None,
+                   replicas: int = 1) -> tuple[keras.Model, tf.data.Dataset]:
+    """The compiled model and the training batches :func:`train` fits, without a run folder:
+    what the training benchmarks time (``replicas`` does not change a classifier)."""
+    recipe = validate_recipe(recipe)
+    _, training, splits, vocab, labels, model_config = _prepared(recipe, data_dir)
+    ids, targets = encode(splits["train"], vocab, labels)
+    return (_compiled(model_config, training),
+            documents_batches(ids, targets, training["batch_size"], recipe["seed"]))
+
+
+def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
+          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
+    """Trains the recipe's classifier into ``out_dir``; returns valid and test metrics."""
+    recipe, out = open_run(recipe, out_dir, resume)
+    data, training, splits, vocab, labels, model_config = _prepared(recipe, data_dir)
 
     def batches(split: str, seed: int | None) -> tf.data.Dataset:
         ids, targets = encode(splits[split], vocab, labels)
@@ -235,9 +266,8 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
             documents_batches(ids, targets, training["batch_size"], seed)).prefetch(2)
 
     checkpoints = out / "checkpoints"
-    model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
-        classifier.compile_for_training(classifier.build(model_config),
-                                        training["learning_rate"])), recipe["init"], options)
+    model, initial_epoch, history = start_model(
+        checkpoints, resume, lambda: _compiled(model_config, training), recipe["init"], options)
     callbacks = [
         *run_callbacks(out, options),
         keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),

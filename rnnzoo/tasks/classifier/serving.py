@@ -6,6 +6,8 @@ equals the task object's (:mod:`rnnzoo.tasks.classifier.task`) step for step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -33,6 +35,11 @@ class ClassifierModule(tf.Module):
 def serving_module(task) -> tf.Module:
     """The serving module of a classifier returned by ``rnnzoo.load``."""
     return ClassifierModule(task)
+
+
+def in_process(task) -> Callable[[list[str]], object]:
+    """The task object's call that answers what ``serving_default`` answers."""
+    return task.classify
 
 
 def example_requests(task) -> dict[str, dict[str, np.ndarray]]:

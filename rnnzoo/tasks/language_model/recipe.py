@@ -23,6 +23,7 @@ from rnnzoo.training.compiling import OPTIMIZERS
 from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out_tail, tfds_splits
 from rnnzoo.training.options import RunOptions
+from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
 )
@@ -234,29 +235,66 @@ def stream_metrics(level: str, total: float, count: int) -> dict:
     return {"perplexity": perplexity(total, count), "nll": total / count, "tokens": count}
 
 
+BATCH_TOKENS = "batch × bptt"
+"""What the tokens of a training batch are (the training benchmarks' tokens/s)."""
+
+
+def batch_tokens(x, y) -> int:
+    """The tokens of a training window ``(x, y)``: every id of ``x`` (a stream id is never
+    padding)."""
+    return int(np.count_nonzero(x))
+
+
+def _prepared(recipe: dict, data_dir: str | None, replicas: int) -> tuple:
+    """The recipe's sections, vocabulary, every split's ids, the model config, the batch and
+    window to train with and each replica's lanes."""
+    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
+    level = language_model.model_level(recipe["model"])
+    vocab, ids = corpus_ids(data, vocab_cfg, level, data_dir, recipe["seed"], recipe["init"])
+    batch, bptt = fitted_windows(training, {k: ids[k] for k in ("train", "valid")},
+                                 fine_tuning=bool(recipe["init"]))
+    return (data, training, vocab, ids, {**recipe["model"], "vocab_size": len(vocab)}, batch,
+            bptt, replica_lanes(batch, replicas))
+
+
+def _int32(x, y):
+    return tf.cast(x, tf.int32), tf.cast(y, tf.int32)
+
+
+def _windows(ids: np.ndarray, batch: int, bptt: int) -> tf.data.Dataset:
+    return lm_windows(ids, batch, bptt).map(_int32).prefetch(2)
+
+
+def _compiled(model_config: dict, training: dict, lanes: int) -> keras.Model:
+    """The stateful model of ``lanes`` lanes, compiled with the recipe's optimizer."""
+    return language_model.compile_for_training(
+        language_model.build(model_config, batch_size=lanes, stateful=True),
+        training["learning_rate"], training["clipnorm"], training["optimizer"])
+
+
+def training_setup(recipe: dict, data_dir: str | None,
+                   replicas: int = 1) -> tuple[keras.Model, tf.data.Dataset]:
+    """The compiled model and the training windows :func:`train` fits, without a run folder:
+    what the training benchmarks time; the model carries ``batch_size / replicas`` lanes (each
+    of ``replicas`` replicas its share)."""
+    recipe = validate_recipe(recipe)
+    _, training, _, ids, model_config, batch, bptt, lanes = _prepared(recipe, data_dir,
+                                                                       replicas)
+    return _compiled(model_config, training, lanes), _windows(ids["train"], batch, bptt)
+
+
 def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
           resume: bool = False, options: RunOptions = RunOptions()) -> dict:
     """Trains the recipe's language model into ``out_dir``; returns valid and test metrics."""
     recipe, out = open_run(recipe, out_dir, resume)
-    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
-    level = language_model.model_level(recipe["model"])
-
-    vocab, ids = corpus_ids(data, vocab_cfg, level, data_dir, recipe["seed"], recipe["init"])
-    model_config = {**recipe["model"], "vocab_size": len(vocab)}
-
-    batch, bptt = fitted_windows(training, {k: ids[k] for k in ("train", "valid")},
-                                 fine_tuning=bool(recipe["init"]))
-    lanes = replica_lanes(batch, options.distribution().num_replicas_in_sync)
-    to_int32 = lambda x, y: (tf.cast(x, tf.int32), tf.cast(y, tf.int32))  # noqa: E731
-    train_ds = lm_windows(ids["train"], batch, bptt).map(to_int32).prefetch(2)
-    valid_ds = lm_windows(ids["valid"], batch, bptt).map(to_int32).prefetch(2)
+    data, training, vocab, ids, model_config, batch, bptt, lanes = _prepared(
+        recipe, data_dir, options.distribution().num_replicas_in_sync)
+    train_ds, valid_ds = (_windows(ids[split], batch, bptt) for split in ("train", "valid"))
 
     checkpoints = out / "checkpoints"
-    model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
-        language_model.compile_for_training(
-            language_model.build(model_config, batch_size=lanes, stateful=True),
-            training["learning_rate"], training["clipnorm"], training["optimizer"])),
-        recipe["init"], options)
+    model, initial_epoch, history = start_model(
+        checkpoints, resume, lambda: _compiled(model_config, training, lanes), recipe["init"],
+        options)
     callbacks = [
         *run_callbacks(out, options),
         ResetStates(),

@@ -6,6 +6,8 @@ equals the task object's (:mod:`rnnzoo.tasks.language_model.task`) step for step
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -71,6 +73,15 @@ def serving_module(task) -> tf.Module:
     """The serving module of a language model returned by ``rnnzoo.load``: a prompt at a time,
     as its text model's ``generate`` reads them."""
     return LanguageModelModule(task)
+
+
+def in_process(task) -> Callable[[list[str]], object]:
+    """The task object's call that answers what ``serving_default`` answers (its default
+    sampling)."""
+    return lambda texts: task.generate(texts, max_tokens=DEFAULT_SAMPLING["max_tokens"],
+                                       temperature=DEFAULT_SAMPLING["temperature"],
+                                       top_k=DEFAULT_SAMPLING["top_k"],
+                                       seed=DEFAULT_SAMPLING["seed"])
 
 
 def example_requests(task) -> dict[str, dict[str, np.ndarray]]:

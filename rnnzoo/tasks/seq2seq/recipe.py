@@ -42,6 +42,7 @@ from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.config import ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
+from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
 )
@@ -307,12 +308,20 @@ def teacher_forcing_dataset(sources: list, targets: list, batch_size: int, bos_i
     return dataset.map(inputs_and_labels).prefetch(2)
 
 
-def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
-          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
-    """Trains the recipe's seq2seq model into ``out_dir``; returns valid and test metrics."""
-    recipe, out = open_run(recipe, out_dir, resume)
-    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
+BATCH_TOKENS = "source + target tokens"
+"""What the tokens of a training batch are (the training benchmarks' tokens/s)."""
 
+
+def batch_tokens(x, y) -> int:
+    """The tokens of a training batch ``({"source", "target_in"}, target_out)``: the non-padding
+    source ids and target labels (each target with its ``<eos>``)."""
+    return int(np.count_nonzero(x["source"]) + np.count_nonzero(y))
+
+
+def _prepared(recipe: dict, data_dir: str | None) -> tuple:
+    """The recipe's sections, splits, vocabularies, model config and the train and valid
+    verses' ids."""
+    data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     splits = corpus_splits(data, data_dir, seed_of(recipe))
     source_vocab, target_vocab = (
         vocabulary(recipe["init"], name, vocab)
@@ -322,9 +331,38 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
                     "target_vocab_size": len(target_vocab), "bos_id": target_vocab.bos_id,
                     "eos_id": target_vocab.eos_id}
     seq2seq.validate_config(model_config)
-
     encoded = {split: encode(splits[split], source_vocab, target_vocab)
                for split in ("train", "valid")}
+    return data, training, source_vocab, target_vocab, model_config, encoded
+
+
+def _compiled(model_config: dict, training: dict, train_targets: list,
+              target_vocab: Vocabulary) -> keras.Model:
+    """The encoder–decoder, its output bias at the training targets' log unigram
+    distribution, compiled."""
+    model = seq2seq.build(model_config)
+    seq2seq.set_output_prior(model, target_counts(train_targets, target_vocab))
+    return seq2seq.compile_for_training(model, training["learning_rate"], training["clipnorm"])
+
+
+def training_setup(recipe: dict, data_dir: str | None,
+                   replicas: int = 1) -> tuple[keras.Model, tf.data.Dataset]:
+    """The compiled model and the training batches :func:`train` fits, without a run folder:
+    what the training benchmarks time (``replicas`` does not change a translator)."""
+    recipe = validate_recipe(recipe)
+    _, training, _, target_vocab, model_config, encoded = _prepared(recipe, data_dir)
+    model = _compiled(model_config, training, encoded["train"][1], target_vocab)
+    return model, teacher_forcing_dataset(*encoded["train"], training["batch_size"],
+                                          target_vocab.bos_id, target_vocab.eos_id,
+                                          seed_of(recipe))
+
+
+def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
+          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
+    """Trains the recipe's seq2seq model into ``out_dir``; returns valid and test metrics."""
+    recipe, out = open_run(recipe, out_dir, resume)
+    data, training, source_vocab, target_vocab, model_config, encoded = _prepared(recipe,
+                                                                                 data_dir)
 
     def dataset(split: str, seed: int | None) -> tf.data.Dataset:
         return options.even_batches(teacher_forcing_dataset(
@@ -332,10 +370,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
             seed))
 
     def new_model() -> keras.Model:
-        model = seq2seq.build(model_config)
-        seq2seq.set_output_prior(model, target_counts(encoded["train"][1], target_vocab))
-        return seq2seq.compile_for_training(model, training["learning_rate"],
-                                            training["clipnorm"])
+        return _compiled(model_config, training, encoded["train"][1], target_vocab)
 
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(checkpoints, resume, new_model, recipe["init"],

@@ -6,6 +6,8 @@ equals the task object's (:mod:`rnnzoo.tasks.seq2seq.task`) step for step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -59,6 +61,11 @@ class TranslatorModule(tf.Module):
 def serving_module(task) -> tf.Module:
     """The serving module of a translator returned by ``rnnzoo.load``."""
     return TranslatorModule(task)
+
+
+def in_process(task) -> Callable[[list[str]], object]:
+    """The task object's call that answers what ``serving_default`` answers."""
+    return task.translate
 
 
 def example_requests(task) -> dict[str, dict[str, np.ndarray]]:

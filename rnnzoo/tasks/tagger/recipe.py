@@ -61,6 +61,7 @@ from rnnzoo.training.checkpoints import EpochCheckpoint
 from rnnzoo.training.config import PROBABILITY, ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
+from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import (
     callbacks as run_callbacks,
 )
@@ -334,20 +335,57 @@ def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochC
     ]
 
 
-def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
-          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
-    """Trains the recipe's tagger into ``out_dir``; returns valid and test metrics."""
-    recipe, out = open_run(recipe, out_dir, resume)
+BATCH_TOKENS = "non-pad words"
+"""What the tokens of a training batch are (the training benchmarks' tokens/s)."""
+
+
+def batch_tokens(x, y) -> int:
+    """The tokens of a training batch ``(inputs, tags)``: its non-padding words."""
+    return int(np.count_nonzero(x["words"]))
+
+
+def _prepared(recipe: dict, data_dir: str | None) -> tuple:
+    """The recipe's sections, tag scheme, splits, vocabularies and model config."""
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     scheme = model_scheme(recipe["model"])
     check_recipe(data, scheme)
-
     splits = corpus_splits(data, recipe["seed"], data_dir, scheme)
     vocabs = build_vocabularies(splits["train"], vocab_cfg, scheme, recipe["init"])
     model_config = validate(
         {**recipe["model"], "word_vocab_size": len(vocabs.words),
          "char_vocab_size": len(vocabs.chars), "num_tags": len(vocabs.tag_names)},
         tagger.SCHEMA, "model")
+    return data, vocab_cfg, training, scheme, splits, vocabs, model_config
+
+
+def _training_batches(prepared: tuple, seed: int) -> tf.data.Dataset:
+    _, vocab_cfg, training, scheme, splits, vocabs, model_config = prepared
+    chars = model_config["char_features"] is not None
+    return training_dataset(
+        features(splits["train"], vocabs, vocab_cfg, chars), tag_ids(splits["train"], vocabs, scheme),
+        training, seed, first_singleton(vocabs, splits["train"], vocab_cfg))
+
+
+def _compiled(model_config: dict, training: dict) -> keras.Model:
+    return tagger.compile_for_training(tagger.build(model_config), training["learning_rate"],
+                                       training["clipnorm"])
+
+
+def training_setup(recipe: dict, data_dir: str | None,
+                   replicas: int = 1) -> tuple[keras.Model, tf.data.Dataset]:
+    """The compiled model and the training batches :func:`train` fits, without a run folder:
+    what the training benchmarks time (``replicas`` does not change a tagger)."""
+    recipe = validate_recipe(recipe)
+    prepared = _prepared(recipe, data_dir)
+    return _compiled(prepared[-1], prepared[2]), _training_batches(prepared, recipe["seed"])
+
+
+def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
+          resume: bool = False, options: RunOptions = RunOptions()) -> dict:
+    """Trains the recipe's tagger into ``out_dir``; returns valid and test metrics."""
+    recipe, out = open_run(recipe, out_dir, resume)
+    prepared = _prepared(recipe, data_dir)
+    data, vocab_cfg, training, scheme, splits, vocabs, model_config = prepared
     chars = model_config["char_features"] is not None
     resolved = {**recipe, "model": model_config, "data": data, "vocabulary": vocab_cfg,
                 "training": training}
@@ -358,18 +396,15 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
 
     save_run_files(save_files)
 
-    train_ds = options.even_batches(training_dataset(
-        features(splits["train"], vocabs, vocab_cfg, chars), tag_ids(splits["train"], vocabs, scheme),
-        training, recipe["seed"], first_singleton(vocabs, splits["train"], vocab_cfg)))
+    train_ds = options.even_batches(_training_batches(prepared, recipe["seed"]))
     valid_inputs = features(splits["valid"], vocabs, vocab_cfg, chars)
     score = partial(scores, inputs=valid_inputs, gold=[s.tags for s in splits["valid"]],
                     tag_names=vocabs.tag_names, scheme=scheme,
                     batch_size=training["eval_batch_size"])
 
     checkpoints = out / "checkpoints"
-    model, initial_epoch, history = start_model(checkpoints, resume, lambda: (
-        tagger.compile_for_training(tagger.build(model_config), training["learning_rate"],
-                                    training["clipnorm"])), recipe["init"], options)
+    model, initial_epoch, history = start_model(
+        checkpoints, resume, lambda: _compiled(model_config, training), recipe["init"], options)
     monitor = "val_f1" if scheme is not None else "val_accuracy"
     checkpoint = EpochCheckpoint(checkpoints, history, monitor=monitor, mode="max")
     model.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,

@@ -6,6 +6,8 @@ equals the task object's (:mod:`rnnzoo.tasks.tagger.task`) step for step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -34,6 +36,11 @@ class TaggerModule(tf.Module):
 def serving_module(task) -> tf.Module:
     """The serving module of a tagger returned by ``rnnzoo.load``."""
     return TaggerModule(task)
+
+
+def in_process(task) -> Callable[[list[str]], object]:
+    """The task object's call that answers what ``serving_default`` answers."""
+    return lambda texts: [task.tag(text) for text in texts]
 
 
 def example_requests(task) -> dict[str, dict[str, np.ndarray]]:
