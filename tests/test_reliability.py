@@ -526,3 +526,32 @@ def test_checkpoint_state_names_the_best_epoch_and_no_best_before_one(tmp_path):
             assert state["best"] == "best-2.weights.h5"
             assert best_weights(tmp_path) == tmp_path / "best-2.weights.h5"
             assert best_weights(tmp_path).is_file()
+
+
+class _Stub:
+    stop_training = False
+    metrics = []
+
+
+@pytest.mark.parametrize("past, mode, epoch_value, stops", [
+    ([1.0, 0.9, 0.95, 0.96], "min", 0.97, True),    # best at epoch 2, 2 waited: the 3rd stops
+    ([1.0, 0.9, 0.95, 0.96], "min", 0.89, False),   # a new best resets the wait
+    ([1.0, 0.9, 0.95], "min", 0.97, False),         # only 2 waited after this epoch
+    ([0.5, 0.7, 0.6, 0.65], "max", 0.69, True),     # max mode: best 0.7 at epoch 2
+    ([], "min", 5.0, False),                         # a new run: the first epoch is the best
+])
+def test_early_stopping_continues_a_resumed_run(past, mode, epoch_value, stops):
+    from rnnzoo.training.checkpoints import ResumedEarlyStopping
+
+    callback = ResumedEarlyStopping({"val_loss": past}, "val_loss", patience=3, mode=mode)
+    callback.set_model(_Stub())
+    callback.on_train_begin()
+    callback.on_epoch_end(len(past), {"val_loss": epoch_value})
+    assert callback.model.stop_training is stops
+    uninterrupted = keras.callbacks.EarlyStopping("val_loss", patience=3, mode=mode)
+    uninterrupted.set_model(_Stub())
+    uninterrupted.on_train_begin()
+    for epoch, value in enumerate([*past, epoch_value]):
+        uninterrupted.on_epoch_end(epoch, {"val_loss": value})
+    assert uninterrupted.model.stop_training is stops
+    assert (callback.best, callback.wait) == (uninterrupted.best, uninterrupted.wait)

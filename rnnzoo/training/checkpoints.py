@@ -115,6 +115,34 @@ class EpochCheckpoint(keras.callbacks.Callback):
                 old.unlink()
 
 
+class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
+    """``keras.callbacks.EarlyStopping`` that a resumed run continues: the ``monitor`` values of
+    the epochs done before the resume (the checkpoint's ``history``) are replayed when training
+    begins, so the best value and the epochs waited since it carry over, and a resumed run stops
+    after the same epoch as one trained without a break. (Keras's own starts afresh at each
+    ``fit``: a run resumed after its best epoch waits ``patience`` epochs again.)
+
+    Args:
+        history: the run's history so far (``{metric: [value per epoch]}``), ``{}`` for a new run.
+        monitor: the logged value to watch, e.g. ``"val_loss"``.
+        patience: the epochs without an improvement before training stops.
+        mode: ``"min"``, ``"max"`` or ``"auto"``, as Keras's.
+    """
+
+    def __init__(self, history: dict, monitor: str, patience: int, mode: str = "auto"):
+        super().__init__(monitor=monitor, patience=patience, mode=mode)
+        self.past = [float(value) for value in history.get(monitor, [])]
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.past and self.monitor_op is None:
+            self._set_monitor_op()
+        for epoch, value in enumerate(self.past):
+            self.wait += 1
+            if self._is_improvement(value, self.best):
+                self.best, self.best_epoch, self.wait = value, epoch, 0
+
+
 _MARGIN = 1 << 20
 
 

@@ -45,7 +45,7 @@ from rnnzoo.metrics import accuracy, macro_f1
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.classifier import model as classifier
 from rnnzoo.tasks.classifier.preprocessing import DATA_SCHEMA, LABELS, read_labels, tokenize
-from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
@@ -270,7 +270,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
         checkpoints, resume, lambda: _compiled(model_config, training), recipe["init"], options)
     callbacks = [
         *run_callbacks(out, options),
-        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
+        ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
     model.fit(batches("train", recipe["seed"] if training["shuffle"] else None),

@@ -18,7 +18,7 @@ from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.language_model import model as language_model
-from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.compiling import OPTIMIZERS
 from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out_tail, tfds_splits
@@ -299,7 +299,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
         *run_callbacks(out, options),
         ResetStates(),
         schedule_callback(training),
-        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
+        ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
     model.fit(train_ds, validation_data=valid_ds, epochs=training["epochs"],

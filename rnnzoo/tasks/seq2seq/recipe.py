@@ -38,7 +38,7 @@ from rnnzoo.saving import load_keras
 from rnnzoo.tasks.seq2seq import model as seq2seq
 from rnnzoo.tasks.seq2seq.decoding import ragged, translate
 from rnnzoo.tasks.seq2seq.preprocessing import SOURCE_VOCAB, TARGET_VOCAB, to_texts, tokenize
-from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
@@ -379,7 +379,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
         *run_callbacks(out, options),
         keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"], patience=0,
                                           min_lr=1e-5),
-        keras.callbacks.EarlyStopping("val_loss", patience=training["patience"]),
+        ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
     model.fit(dataset("train", seed_of(recipe)), validation_data=dataset("valid", None),

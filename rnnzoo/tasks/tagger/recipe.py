@@ -57,7 +57,7 @@ from rnnzoo.tasks.tagger.preprocessing import (
     model_tags,
     word_keys,
 )
-from rnnzoo.training.checkpoints import EpochCheckpoint
+from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import PROBABILITY, ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
 from rnnzoo.training.options import RunOptions
@@ -330,7 +330,7 @@ def _callbacks(score: Callable, monitor: str, training: dict, checkpoint: EpochC
         ValidationScores(score, tag_names, scheme),
         keras.callbacks.ReduceLROnPlateau(monitor, mode="max", factor=training["lr_decay"],
                                           patience=training["lr_patience"], min_lr=1e-5),
-        keras.callbacks.EarlyStopping(monitor, mode="max", patience=training["patience"]),
+        ResumedEarlyStopping(checkpoint.history, monitor, training["patience"], mode="max"),
         checkpoint,
     ]
 
