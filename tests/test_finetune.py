@@ -155,9 +155,11 @@ def ctrl_c_enabled() -> None:
 
 def test_ctrl_c_in_finetune_says_which_epoch_is_saved_and_how_to_resume(tmp_path):
     out = tmp_path / "ft"
-    args = ["finetune", "rnn-lm", "--data", str(CHAPTER), "--out", str(out), "--epochs", "3",
-            "--batch-size", "4", "--set", "training.bptt=50", "--verbose", "0",
-            "--no-tensorboard"]
+    # More epochs than it can train before the signal, and no early stopping: the run is still
+    # training when Ctrl-C comes, however fast the machine.
+    args = ["finetune", "rnn-lm", "--data", str(CHAPTER), "--out", str(out), "--epochs", "50",
+            "--batch-size", "4", "--set", "training.bptt=50", "--set", "training.patience=50",
+            "--verbose", "0", "--no-tensorboard"]
     process = subprocess.Popen([sys.executable, "-c", "from rnnzoo.cli import main; main()",
                                 *args], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                preexec_fn=ctrl_c_enabled)
