@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND := tensorflow
 
-.PHONY: demo test bench mutate clean
+.PHONY: demo test test-slow bench mutate clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -m "not slow" tests
+
+# The tests marked slow (worker processes, wheels, whole exports): CI runs them after `make test`.
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow tests
 
 # Corpora for the training benchmark: RNNZOO_DATA from the environment or `make bench RNNZOO_DATA=DIR`.
 bench: $(STAMP)

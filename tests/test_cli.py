@@ -85,6 +85,7 @@ def test_console_script_is_installed():
     assert rnnzoo.__version__ in result.stdout
 
 
+@pytest.mark.slow
 def test_the_console_script_prints_no_tensorflow_log_lines_unless_debug():
     script = str(Path(sys.executable).parent / "rnnzoo")
     quiet = subprocess.run([script, "generate", "rnn-lm", "It is", "--max-tokens", "5"],
@@ -104,6 +105,7 @@ def run(*args, stdin=None):
     return CliRunner().invoke(main, list(args), input=stdin)
 
 
+@pytest.mark.slow
 def test_tag_translate_classify_answer_as_the_task_objects():
     import rnnzoo
 

@@ -411,3 +411,29 @@ def test_bucketing_lm_sentences_by_custom_length():
 
 
 # --- TFDS loaders (offline: tfds.testing.mock_data) -----------------------------------------
+
+
+EWT_SLICE = Path(__file__).parent / "data" / "en_ewt_slice.conllu"
+
+
+def test_conllu_texts_keeps_the_sentences_whose_id_has_the_prefix():
+    from rnnzoo.data import conllu_texts
+
+    every = conllu_texts(EWT_SLICE)
+    assert len(every) == 5
+    assert every[0] == "From the AP comes this story :"
+    assert every[-1].startswith("I would really love to hear what the French")
+    assert conllu_texts(EWT_SLICE, "weblog") == every[:4]
+    assert conllu_texts(EWT_SLICE, "answers-20111108082831AAco5PI_ans-0002") == every[-1:]
+    with pytest.raises(ValueError, match="no sentence text whose sent_id starts with 'email'"):
+        conllu_texts(EWT_SLICE, "email")
+
+
+def test_conllu_texts_refuses_a_text_before_any_sent_id(tmp_path):
+    from rnnzoo.data import DataFormatError, conllu_texts
+
+    path = tmp_path / "x.conllu"
+    path.write_text("# sent_id = a-1\n# text = fine\n1\tfine\n\n# text = orphan\n")
+    assert conllu_texts(path) == ["fine", "orphan"]
+    with pytest.raises(DataFormatError, match=r"x.conllu:5: a text comment before any sent_id"):
+        conllu_texts(path, "a")

@@ -60,6 +60,7 @@ def test_saved_chunks_come_back_in_order(tmp_path, monkeypatch):
     assert all(w.dtype == np.float32 for w in back)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tied", [False, True])
 def test_trained_elsewhere_then_imported_is_the_same_model(tmp_path, austen_dir, tied):
     recipe = {**RECIPE, "model": {**RECIPE["model"], "tie_weights": tied}}
@@ -108,6 +109,7 @@ def test_import_never_writes_over_a_run(tmp_path):
     assert done.returncode == 1 and "exists: choose another run folder" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_run_continues_from_an_earlier_calls_best_epoch(tmp_path):
     rng = np.random.default_rng(0)
     ids = tmp_path / "ids.npz"

@@ -57,6 +57,7 @@ def train_in_process(devices: int, recipe: Path, out: Path, *flags: str, env=Non
         env=env or ENV, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_logical_cpus_reaches_the_single_device_loss(tmp_path):
     recipe = even_recipe(tmp_path)
     single = train_in_process(2, recipe, tmp_path / "one")
@@ -122,6 +123,7 @@ def history(out: Path) -> dict:
     return json.loads((out / "history.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_language_model_under_mirrored_on_two_logical_cpus_equals_one_device(tmp_path):
     recipe, data = lm_recipe(tmp_path)
     single = train_in_process(2, recipe, tmp_path / "one", "--data-dir", str(data))
@@ -192,6 +194,7 @@ def finished(processes: list[subprocess.Popen], out: Path, timeout: float = 600)
         assert process.wait(timeout=timeout) == 0, log(out, index)[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["tagger", "language_model"])
 def test_two_workers_on_localhost_reach_the_loss_of_one_process(tmp_path, task):
     if task == "tagger":
@@ -212,6 +215,7 @@ def test_two_workers_on_localhost_reach_the_loss_of_one_process(tmp_path, task):
     assert rnnzoo.load(chief).config["name"] == yaml.safe_load(recipe.read_text())["name"]
 
 
+@pytest.mark.slow
 def test_a_worker_killed_in_epoch_2_is_recovered_by_restarting_both(tmp_path):
     recipe, data = tagger_recipe(tmp_path, copies=4, epochs=3)
     out = tmp_path / "shared"
@@ -236,6 +240,7 @@ def test_a_worker_killed_in_epoch_2_is_recovered_by_restarting_both(tmp_path):
     assert json.loads(state.read_text())["epochs_done"] == 3
 
 
+@pytest.mark.slow
 def test_mixed_precision_and_jit_train_to_the_float32_loss(tmp_path):
     def train(name, *flags):
         result = CliRunner().invoke(main, ["train", str(TINY), "--out", str(tmp_path / name),

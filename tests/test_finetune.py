@@ -38,6 +38,7 @@ def evaluate_json(model, data):
     return json.loads(result.output)
 
 
+@pytest.mark.slow
 def test_finetuned_gru_lm_lowers_perplexity_and_loads_evaluates_and_exports(tmp_path):
     out = tmp_path / "ft"
     result = run("finetune", "gru-lm", "--data", CHAPTER, "--out", out, "--epochs", 1,
@@ -117,6 +118,7 @@ def _checkpoint_is_whole(checkpoints: Path) -> int:
     return state["epochs_done"]
 
 
+@pytest.mark.slow
 def test_finetune_killed_in_the_second_epoch_resumes_and_keeps_every_epoch(tmp_path):
     out = tmp_path / "ft"
     command = [sys.executable, "-c", "from rnnzoo.cli import main; main()", "finetune", "rnn-lm",
@@ -153,6 +155,7 @@ def ctrl_c_enabled() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_finetune_says_which_epoch_is_saved_and_how_to_resume(tmp_path):
     out = tmp_path / "ft"
     # More epochs than it can train before the signal, and no early stopping: the run is still
@@ -243,6 +246,7 @@ def test_evaluate_data_with_unknown_labels_names_them():
     assert "labels the model does not know: ['emma', 'persuasion']" in result.output
 
 
+@pytest.mark.slow
 def test_finetune_with_defaults_fits_the_batch_to_short_data_and_says_so(tmp_path):
     out = tmp_path / "ft"
     result = run("finetune", "gru-lm", "--data", CHAPTER, "--out", out, "--verbose", 0,

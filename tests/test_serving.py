@@ -204,6 +204,7 @@ def served(tmp_path_factory):
     return base, tasks, exports, json.loads(process.stdout)
 
 
+@pytest.mark.slow
 def test_served_answers_equal_rnnzoo_in_process(served):
     _, tasks, _, result = served
     assert result.pop("rnnzoo_imported") is False
@@ -223,6 +224,7 @@ def test_served_answers_equal_rnnzoo_in_process(served):
                     assert got[key] == value, f"{name} {signature} {key}"
 
 
+@pytest.mark.slow
 def test_exports_hold_only_registered_core_ops(served):
     _, _, _, result = served
     for name in rnnzoo.list_models():
@@ -232,6 +234,7 @@ def test_exports_hold_only_registered_core_ops(served):
         assert {"StringSplitV2", "LookupTableFindV2"} & ops, name
 
 
+@pytest.mark.slow
 def test_warmup_records_parse_and_run(served):
     _, tasks, exports, result = served
     for name, task in tasks.items():
@@ -242,6 +245,7 @@ def test_warmup_records_parse_and_run(served):
         assert result[name]["warmup"] == list(example_requests(task))
 
 
+@pytest.mark.slow
 def test_layout_and_models_config(served):
     base, tasks, exports, result = served
     config = (base / MODELS_CONFIG).read_text()

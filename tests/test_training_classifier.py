@@ -121,6 +121,38 @@ def test_short_views_are_seeded_crops_of_each_training_document():
     assert classifier.short_views(docs, 0, seed=0) == []
 
 
+EWT_SLICE = Path(__file__).parent / "data" / "en_ewt_slice.conllu"
+
+
+def test_short_texts_join_the_training_split_only(data_dir):
+    shutil.copy(EWT_SLICE, data_dir / "slice.conllu")
+    data = preprocessing_data({"short_texts": {"file": "slice.conllu", "label": "ham",
+                                               "sent_id": "answers"}})
+    plain = classifier.corpus_splits(preprocessing_data({}), str(data_dir), seed=0)
+    splits = classifier.corpus_splits(data, str(data_dir), seed=0)
+    added = splits["train"][len(plain["train"]):]
+    assert splits["train"][:len(plain["train"])] == plain["train"]
+    assert [d.label for d in added] == ["ham"]
+    assert added[0].text.startswith("i would really love to hear what the french")
+    assert splits["valid"] == plain["valid"] and splits["test"] == plain["test"]
+
+
+def test_short_texts_refuse_a_missing_key_and_an_unmatched_prefix(data_dir):
+    shutil.copy(EWT_SLICE, data_dir / "slice.conllu")
+    with pytest.raises(Exception, match=r"data.short_texts.*label"):
+        classifier.corpus_splits(preprocessing_data({"short_texts": {"file": "slice.conllu"}}),
+                                 str(data_dir), seed=0)
+    with pytest.raises(ValueError, match=r"no sentence text whose sent_id starts with 'email'"):
+        classifier.corpus_splits(preprocessing_data({"short_texts": {
+            "file": "slice.conllu", "label": "ham", "sent_id": "email"}}), str(data_dir), seed=0)
+
+
+def preprocessing_data(extra: dict) -> dict:
+    from rnnzoo.training.config import validate
+
+    return validate({**RECIPE["data"], **extra}, preprocessing.DATA_SCHEMA, "data")
+
+
 QUESTIONS = ["Buy cheap meds now, click here!", "hello", "", "win money"]
 
 

@@ -63,6 +63,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_distributed_tuning_with_a_chief_and_a_worker_on_localhost(tmp_path):
     out = tmp_path / "tune"
     port = str(free_port())

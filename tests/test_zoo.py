@@ -158,6 +158,54 @@ def test_publish_refuses_a_name_with_path_characters(zoo, tmp_path, data_dir):
     assert victim.is_dir()
 
 
+def _with_checks(zoo, tmp_path, checks) -> Path:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(zoo[1], run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "checks": checks}))
+    return run
+
+
+def test_publish_evaluates_the_checks_as_evaluate_data_does(zoo, tmp_path, data_dir,
+                                                            monkeypatch):
+    chapter = Path(__file__).parent / "data" / "finetune" / "persuasion_ch1.txt"
+    monkeypatch.chdir(chapter.parent)
+    folder = publish(_with_checks(zoo, tmp_path, {"chapter one": chapter.name}),
+                     tmp_path / "models", str(data_dir))
+    metrics = json.loads((folder / "metrics.json").read_text())
+    monkeypatch.setenv("RNNZOO_HOME", str(tmp_path / "models"))
+    result = CliRunner().invoke(main, ["evaluate", "tiny-lm", "--data", chapter.name, "--json"])
+    assert result.exit_code == 0, result.output
+    measured = json.loads(result.output)
+    assert metrics["chapter one"]["bits_per_char"] == pytest.approx(measured["bits_per_char"])
+    assert metrics["chapter one"]["tokens"] == measured["tokens"] == \
+        len(chapter.read_text(encoding="utf-8")) - 1
+    card = (folder / "README.md").read_text()
+    assert f"| chapter one | bits_per_char | {measured['bits_per_char']:.4f} |" in card
+    assert f"the `chapter one` row by `rnnzoo evaluate tiny-lm --data {chapter.name}`" in card
+
+
+def test_a_missing_check_file_keeps_the_published_model(zoo, tmp_path, data_dir):
+    models = tmp_path / "models"
+    published = publish(zoo[1], models, str(data_dir))
+    before = (published / "model.keras").read_bytes()
+    with pytest.raises(FileNotFoundError, match=r"checks.short: no such file nowhere.csv"):
+        publish(_with_checks(zoo, tmp_path, {"short": "nowhere.csv"}), models, str(data_dir))
+    assert (published / "model.keras").read_bytes() == before
+    assert "short" not in json.loads((published / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("checks", [{"test": "a.csv"}, {"short": ""}, {"short": 3}])
+def test_a_check_needs_a_path_and_a_name_of_its_own(checks):
+    from rnnzoo.training.config import ConfigError
+    from rnnzoo.training.recipe import validate_recipe
+
+    with pytest.raises(ConfigError, match="give a file path for a name other than train"):
+        validate_recipe({**RECIPE, "checks": checks})
+
+
 def test_missing_corpus_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"austen/austen.txt"):
         lm_recipe.train(RECIPE, str(tmp_path), tmp_path / "run")

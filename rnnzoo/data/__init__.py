@@ -17,6 +17,7 @@ import importlib
 _MODULES = {
     "BOS": "rnnzoo.data.vocab",
     "CONLLU_COLUMNS": "rnnzoo.data.conll",
+    "conllu_texts": "rnnzoo.data.conll",
     "DataFormatError": "rnnzoo.data.files",
     "Document": "rnnzoo.data.documents",
     "EOS": "rnnzoo.data.vocab",

@@ -95,6 +95,28 @@ def read_conllu(
     return sentences
 
 
+def conllu_texts(path: PathLike, sent_id_prefix: str = "") -> list[str]:
+    """The sentence texts (``# text =`` comments) of a CoNLL-U file whose ``# sent_id`` starts
+    with ``sent_id_prefix``, in file order; a :class:`DataFormatError` at a text comment before
+    any ``sent_id`` when a prefix is asked for, a ValueError when no sentence matches."""
+    texts: list[str] = []
+    sent_id = None
+    for number, line in iter_lines(path):
+        if line.startswith("# sent_id ="):
+            sent_id = line.split("=", 1)[1].strip()
+        elif line.startswith("# text ="):
+            if sent_id is None and sent_id_prefix:
+                raise DataFormatError(path, number, "a text comment before any sent_id")
+            if (sent_id or "").startswith(sent_id_prefix):
+                texts.append(line.split("=", 1)[1].strip())
+        elif not line.strip():
+            sent_id = None
+    if not texts:
+        raise ValueError(f"{path}: no sentence text whose sent_id starts with "
+                         f"{sent_id_prefix!r}")
+    return texts
+
+
 def read_iob2(
     path: PathLike,
     token_column: int = 0,

@@ -50,6 +50,12 @@ SCHEMA = {
                   doc="start from a trained model (fine-tuning): see `init` below"),
     "tune": Field(dict, default=None, nullable=True,
                   doc="the tuner and search space of `rnnzoo tune`: see `tune` below"),
+    "checks": Field(dict, default={},
+                    doc="held-out files, never trained on, that `rnnzoo publish` also evaluates "
+                        "the model on (as `rnnzoo evaluate NAME --data FILE`) and shows on its "
+                        "card: a name for each, e.g. `{short messages: "
+                        "tests/data/short_messages.csv}`; paths relative to the folder publish "
+                        "runs in"),
 }
 
 INIT_SCHEMA = {
@@ -114,4 +120,8 @@ def validate_recipe(recipe: dict, where: str = "recipe") -> dict:
         recipe["target"] = check_target(recipe["target"], f"{where}.target")
     if recipe["init"] is not None:
         recipe["init"] = validate(recipe["init"], INIT_SCHEMA, f"{where}.init")
+    for name, path in recipe["checks"].items():
+        if name in ("train", "valid", "test") or not isinstance(path, str) or not path:
+            raise ConfigError(f"{where}.checks.{name}: give a file path for a name other than "
+                              "train, valid and test")
     return recipe

@@ -77,6 +77,8 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
         for split, values in metrics.items() for key, value in values.items()
     )
     data_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in config["data"].items())
+    checked = "".join(f"; the `{check}` row by `rnnzoo evaluate {name} --data {path}`"
+                      for check, path in config.get("checks", {}).items())
     target = target_line(config, metrics)
     target = f"\n- **Target**: {target}" if target else ""
     return f"""# {name}
@@ -103,7 +105,7 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
 
 ## Metrics
 
-Every number below was printed by `rnnzoo evaluate {name} --split SPLIT --data-dir DATA`.
+Every number below was printed by `rnnzoo evaluate {name} --split SPLIT --data-dir DATA`{checked}.
 
 | split | metric | value |
 |---|---|---|

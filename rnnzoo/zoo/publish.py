@@ -9,6 +9,7 @@ from pathlib import Path
 from rnnzoo.data.files import default_mode, loads_json
 from rnnzoo.saving import store_float16
 from rnnzoo.tasks.registry import get_task
+from rnnzoo.training.datafiles import for_files
 from rnnzoo.training.recipe import check_name
 from rnnzoo.training.runs import read_config
 from rnnzoo.zoo.cards import render
@@ -41,6 +42,20 @@ def _json(path: Path) -> dict:
     return loads_json(path.read_text()) if path.is_file() else {}
 
 
+def checks(config: dict, model_dir: Path, data_dir: str | None) -> dict:
+    """The metrics of the model in ``model_dir`` on each of its recipe's ``checks`` files, by
+    check name (each file evaluated as ``rnnzoo evaluate NAME --data FILE`` does)."""
+    evaluate = get_task(config["task"]).recipe().evaluate
+    measured = {}
+    for name, path in config.get("checks", {}).items():
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"checks.{name}: no such file {path} (paths are relative to "
+                                    f"the folder publish runs in, {Path.cwd()})")
+        measured[name] = evaluate(model_dir, data_dir, "test", data=for_files(config["data"],
+                                                                              test=path))
+    return measured
+
+
 def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
             splits: tuple[str, ...] = ("valid", "test"), data_dir_hint: str = "DATA") -> Path:
     """Copies the run's model (as the task's raw-text model where the task has one, its
@@ -67,6 +82,7 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
         history, runtime = _json(run / "history.json"), _json(run / "runtime.json")
         metrics = {split: get_task(config["task"]).recipe().evaluate(staging, data_dir, split)
                    for split in splits}
+        metrics.update(checks(config, staging, data_dir))
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (staging / "history.json").write_text(json.dumps(history, indent=2) + "\n")
         task = get_task(config["task"]).model_class()(staging, config)

@@ -42,6 +42,19 @@ DATA_SCHEMA = {
                          doc="corpus: short texts added to training per training e-mail, with its "
                              "label (its first 3–20 tokens, then seeded random 3–20-token crops), "
                              "so short messages are judged on their words"),
+    "short_texts": Field(dict, default=None, nullable=True,
+                         doc="corpus: short training texts of one label from another source: "
+                             "`{file, label, sent_id}`, the sentences (`# text =` lines) of "
+                             "`file`, a CoNLL-U file under the data folder, whose `# sent_id` "
+                             "starts with `sent_id`, each a training text labelled `label` "
+                             "(e.g. UD EWT train's Enron e-mails as ham: SpamAssassin's ham is "
+                             "mostly mailing-list mail, its short texts headers and quotes)"),
+}
+
+SHORT_TEXTS_SCHEMA = {
+    "file": Field(str, doc="a CoNLL-U file under the data folder (a training file)"),
+    "label": Field(str, doc="the label of every text"),
+    "sent_id": Field(str, default="", doc="the prefix of the sentences' `# sent_id` taken"),
 }
 
 

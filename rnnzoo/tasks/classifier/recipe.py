@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnzoo.data.batching import bucket_batch
+from rnnzoo.data.conll import conllu_texts
 from rnnzoo.data.corpora import data_file
 from rnnzoo.data.documents import (
     Document,
@@ -44,7 +45,13 @@ from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.metrics import accuracy, macro_f1
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.classifier import model as classifier
-from rnnzoo.tasks.classifier.preprocessing import DATA_SCHEMA, LABELS, read_labels, tokenize
+from rnnzoo.tasks.classifier.preprocessing import (
+    DATA_SCHEMA,
+    LABELS,
+    SHORT_TEXTS_SCHEMA,
+    read_labels,
+    tokenize,
+)
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import file_splits, hold_out, tfds_splits
@@ -141,6 +148,14 @@ def short_views(documents: list[Document], views: int, seed: int) -> list[Docume
     return crops
 
 
+def short_texts(source: dict, data: dict, data_dir: str | os.PathLike | None) -> list[Document]:
+    """The training texts of ``data.short_texts`` (see ``DATA_SCHEMA``), read as the e-mails
+    are (tokens joined by spaces, cut to ``max_tokens``)."""
+    source = validate(source, SHORT_TEXTS_SCHEMA, "data.short_texts")
+    texts = conllu_texts(data_file(source["file"], data_dir), source["sent_id"])
+    return as_read(texts, [source["label"]] * len(texts), data)
+
+
 def read_documents_file(path: Path, data: dict) -> list[Document]:
     """A user's labelled texts (CSV or JSONL), each text's tokens joined by spaces and cut to
     ``max_tokens`` as the recipe's e-mails are."""
@@ -182,6 +197,8 @@ def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
     indices = stratified_split(labels, data["test_fraction"], data["valid_fraction"], seed)
     splits = {name: [documents[i] for i in chosen] for name, chosen in indices.items()}
     splits["train"] += short_views(splits["train"], data["short_views"], seed)
+    if data["short_texts"]:
+        splits["train"] += short_texts(data["short_texts"], data, data_dir)
     logger.info("e-mails: %s", {name: len(docs) for name, docs in splits.items()})
     return splits
 
