@@ -121,6 +121,41 @@ def test_short_views_are_seeded_crops_of_each_training_document():
     assert classifier.short_views(docs, 0, seed=0) == []
 
 
+def _averaged(momentum, epochs=2) -> dict:
+    return {**RECIPE, "training": {**RECIPE["training"], "epochs": epochs, "shuffle": False,
+                                   "average_momentum": momentum}}
+
+
+def _trained(recipe, data_dir, out, resume=False):
+    classifier.train(recipe, str(data_dir), out, resume=resume)
+    history = json.loads((out / "history.json").read_text())
+    from rnnzoo.saving import load_keras
+
+    return history, load_keras(out / "model.keras").get_weights()
+
+
+def test_averaging_changes_what_is_validated_and_kept_never_what_is_trained(data_dir, tmp_path):
+    plain, plain_weights = _trained(_averaged(None), data_dir, tmp_path / "plain")
+    averaged, averaged_weights = _trained(_averaged(0.9), data_dir, tmp_path / "averaged")
+    np.testing.assert_allclose(averaged["loss"], plain["loss"], rtol=1e-5)
+    assert all(abs(a - p) > 1e-4 for a, p in zip(averaged["val_loss"], plain["val_loss"]))
+    assert max(np.abs(a - p).max() for a, p in zip(averaged_weights, plain_weights)) > 1e-3
+
+
+@pytest.mark.parametrize("momentum", [None, 0.9])
+def test_an_averaged_run_resumed_trains_on_as_an_uninterrupted_one(data_dir, tmp_path, momentum):
+    whole, whole_weights = _trained(_averaged(momentum), data_dir, tmp_path / "whole")
+    _trained(_averaged(momentum, epochs=1), data_dir, tmp_path / "parts")
+    config = yaml.safe_load((tmp_path / "parts" / "config.yaml").read_text())
+    config["training"]["epochs"] = 2
+    (tmp_path / "parts" / "config.yaml").write_text(yaml.safe_dump(config))
+    parts, parts_weights = _trained(_averaged(momentum), data_dir, tmp_path / "parts", resume=True)
+    np.testing.assert_allclose(parts["val_loss"], whole["val_loss"], rtol=1e-5)
+    np.testing.assert_allclose(parts["loss"], whole["loss"], rtol=1e-5)
+    for got, want in zip(parts_weights, whole_weights):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
 EWT_SLICE = Path(__file__).parent / "data" / "en_ewt_slice.conllu"
 
 

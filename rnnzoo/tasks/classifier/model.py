@@ -87,12 +87,16 @@ def build(config: dict) -> keras.Model:
     return keras.Model(ids, probabilities, name=f"bi{cfg['cell']}_classifier")
 
 
-def compile_for_training(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
+                         average_momentum: float | None = None) -> keras.Model:
     """Adam on the cross-entropy of integer labels, −log p(y | x), with accuracy.
 
     Args:
         model: A model from :func:`build`.
         learning_rate: Adam's learning rate. Default: 1e-3.
+        average_momentum: With a momentum m, Adam also keeps the weights' moving average
+            θ̄_t = m·θ̄_{t−1} + (1 − m)·θ_t (Keras's `use_ema`), for
+            :class:`rnnzoo.training.averaging.SwapAveragedWeights`. Default: `None` (none).
 
     Returns:
         `model`, compiled (without XLA) for `fit(ids, labels)`.
@@ -110,6 +114,7 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3) -> ker
     sorted(history.history)  # ['accuracy', 'loss']
     ```
     """
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    optimizer = keras.optimizers.Adam(learning_rate, use_ema=average_momentum is not None,
+                                      ema_momentum=average_momentum or 0.99)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     return model

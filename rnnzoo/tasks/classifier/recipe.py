@@ -52,6 +52,7 @@ from rnnzoo.tasks.classifier.preprocessing import (
     read_labels,
     tokenize,
 )
+from rnnzoo.training.averaging import SwapAveragedWeights
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import file_splits, hold_out, tfds_splits
@@ -96,6 +97,12 @@ TRAINING_SCHEMA = {
                           "training stops"),
     "eval_batch_size": Field(int, default=64, low=1,
                              doc="the texts classified at once when evaluating"),
+    "average_momentum": Field(float, default=None, nullable=True, low=0.0, high=1.0,
+                              high_open=True,
+                              doc="Polyak averaging: the weights' moving average θ̄ ← m·θ̄ + "
+                                  "(1 − m)·θ after each step, with this momentum m (e.g. 0.99), "
+                                  "is what validation, early stopping, the checkpoints and the "
+                                  "trained model use; null: none"),
     "shuffle": Field(bool, default=True,
                      doc="reshuffle the training texts each epoch (seeded); false keeps their "
                          "order (under a distribution strategy, another seeded order than on "
@@ -257,7 +264,8 @@ def _prepared(recipe: dict, data_dir: str | None) -> tuple:
 
 def _compiled(model_config: dict, training: dict) -> keras.Model:
     return classifier.compile_for_training(classifier.build(model_config),
-                                           training["learning_rate"])
+                                           training["learning_rate"],
+                                           training["average_momentum"])
 
 
 def training_setup(recipe: dict, data_dir: str | None,
@@ -285,8 +293,11 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(
         checkpoints, resume, lambda: _compiled(model_config, training), recipe["init"], options)
+    averaging = ([SwapAveragedWeights(resumed=initial_epoch > 0)]
+                 if training["average_momentum"] is not None else [])
     callbacks = [
         *run_callbacks(out, options),
+        *averaging,
         ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
