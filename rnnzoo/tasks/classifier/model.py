@@ -116,5 +116,6 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
     """
     optimizer = keras.optimizers.Adam(learning_rate, use_ema=average_momentum is not None,
                                       ema_momentum=average_momentum or 0.99)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=False)
     return model
