@@ -149,6 +149,7 @@ def test_generate_leaves_unk_out_unless_allowed():
     assert allowed.output.split().count("<unk>") >= 5
 
 
+@pytest.mark.slow
 def test_generate_streams_and_stops_on_ctrl_c_keeping_what_it_printed():
     import os
     import signal

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -16,6 +18,7 @@ def test_vanishing_gradients_plot_is_written(tmp_path):
     assert out.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_demo_shows_every_shipped_model_at_its_job(capsys):
     import importlib.util
 

@@ -64,6 +64,7 @@ def test_finetuned_gru_lm_lowers_perplexity_and_loads_evaluates_and_exports(tmp_
     assert (Path(export) / "saved_model.pb").is_file()
 
 
+@pytest.mark.slow
 def test_finetune_keeps_the_classes_unless_extend_vocab(tmp_path):
     refused = run("finetune", "bilstm-spam", "--data", NOVELS, "--out", tmp_path / "a",
                   "--epochs", 1, "--verbose", 0)
@@ -179,6 +180,7 @@ def test_ctrl_c_in_finetune_says_which_epoch_is_saved_and_how_to_resume(tmp_path
                     f"{shlex.join(['rnnzoo', *args, '--resume'])}")
 
 
+@pytest.mark.slow
 def test_finetune_refuses_resume_without_checkpoint_and_training_over_a_run(tmp_path):
     args = ("finetune", "rnn-lm", "--data", CHAPTER, "--out", tmp_path / "ft", "--epochs", 1,
             "--batch-size", 8, "--set", "training.bptt=50", "--verbose", 0, "--no-tensorboard")
@@ -211,6 +213,7 @@ def test_finetune_rejects_an_unknown_training_key(tmp_path):
     assert "training.bptt_typo: unknown key" in result.output
 
 
+@pytest.mark.slow
 def test_finetuned_tagger_starts_from_the_trained_weights(tmp_path):
     conllu = Path(__file__).parent / "data" / "en_ewt_slice.conllu"
     out = tmp_path / "pos"

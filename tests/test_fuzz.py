@@ -127,6 +127,7 @@ def test_entities_are_ordered_spans_of_the_tokens(text):
         end_of_last = end
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(TEXT, min_size=1, max_size=4))
 def test_classify_gives_probabilities_summing_to_one(texts):
@@ -139,6 +140,7 @@ def test_classify_gives_probabilities_summing_to_one(texts):
     assert [label for label, _ in answers] == [spam.labels[k] for k in probabilities.argmax(1)]
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(SHORT, min_size=1, max_size=3))
 @example(["Else", "0{"])

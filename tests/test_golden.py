@@ -59,6 +59,7 @@ def test_a_changed_answer_is_caught():
         _same({"probabilities": [0.5002]}, {"probabilities": [0.5]}, "x")
 
 
+@pytest.mark.slow
 def test_import_rnnzoo_is_all_a_fresh_process_needs_to_load_a_raw_text_keras_file():
     import subprocess
     import sys

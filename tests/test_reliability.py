@@ -179,7 +179,7 @@ def test_a_run_folder_with_a_bad_config_is_refused(zoo_copy, tmp_path, content, 
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"colour": "red"}, "bad.colour: unknown key (allowed: data, description"),
+    ({"colour": "red"}, "bad.colour: unknown key (allowed: checks, data, description"),
     ({"seed": "zero"}, "bad.seed: expected int, got str 'zero'"),
     ({"seed": -1}, "bad.seed: must be >= 0, got -1"),
     ({"seed": True}, "bad.seed: expected int, got bool"),

@@ -19,6 +19,7 @@ from rnnzoo.zoo.tuning import tune_section
 TINY = ROOT / "tests" / "data" / "recipes" / "tiny-classifier.yaml"
 
 
+@pytest.mark.slow
 def test_the_help_example_tunes_and_its_best_config_trains(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     args = [a.replace("/tmp/", f"{tmp_path}/") for a in example(["tune"])]
