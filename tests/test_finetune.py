@@ -284,3 +284,16 @@ def test_a_run_that_fails_before_its_first_epoch_leaves_no_folder(tmp_path):
         fitted_windows({"batch_size": 4, "bptt": 100}, streams, False)
     assert fitted_windows({"batch_size": 4, "bptt": 100}, streams, True) == (2, 100)
     assert fitted_windows({"batch_size": 4, "bptt": 300}, streams, True) == (1, 200)
+
+
+def test_a_finetune_recipe_leaves_the_models_target_tune_and_checks_behind(tmp_path):
+    from rnnzoo.zoo.finetune import finetune_recipe
+    from rnnzoo.zoo.registry import resolve
+
+    texts = tmp_path / "mine.csv"
+    texts.write_text("text,label\nhello,ham\n")
+    recipe = finetune_recipe("bilstm-spam", texts)
+    assert rnnzoo.info("bilstm-spam")["config"]["checks"]
+    assert (recipe["target"], recipe["tune"], recipe["checks"]) == (None, None, {})
+    assert recipe["init"]["from"] == str(resolve("bilstm-spam").resolve())
+    assert recipe["data"]["files"]["train"] == str(texts.resolve())

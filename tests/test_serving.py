@@ -256,6 +256,7 @@ def test_layout_and_models_config(served):
         assert f'name: "{name}"' in config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["rnn-lm", "bilstm-spam"])
 def test_saved_model_cli_lists_the_signatures(served, name):
     _, tasks, exports, result = served
@@ -267,6 +268,7 @@ def test_saved_model_cli_lists_the_signatures(served, name):
         assert f"signature_def['{signature}']" in shown.stdout
 
 
+@pytest.mark.slow
 def test_exporting_twice_to_one_version_fails_and_keeps_the_first(served, tmp_path):
     base, tasks, exports, _ = served
     folder = Path(exports["rnn-lm"]["dir"])
@@ -276,6 +278,7 @@ def test_exporting_twice_to_one_version_fails_and_keeps_the_first(served, tmp_pa
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.slow
 def test_cli_export(served, tmp_path):
     from click.testing import CliRunner
 

@@ -14,6 +14,7 @@ from task_contract import TaskContract
 from rnnzoo.data import email_text
 from rnnzoo.tasks.classifier import preprocessing
 from rnnzoo.tasks.classifier import recipe as classifier
+from rnnzoo.training.recipe import validate_recipe
 
 FIXTURES = Path(__file__).parent / "data" / "spamassassin"
 FOLDER = "spam_assassin/package/data"
@@ -146,9 +147,6 @@ def test_averaging_changes_what_is_validated_and_kept_never_what_is_trained(data
 def test_an_averaged_run_resumed_trains_on_as_an_uninterrupted_one(data_dir, tmp_path, momentum):
     whole, whole_weights = _trained(_averaged(momentum), data_dir, tmp_path / "whole")
     _trained(_averaged(momentum, epochs=1), data_dir, tmp_path / "parts")
-    config = yaml.safe_load((tmp_path / "parts" / "config.yaml").read_text())
-    config["training"]["epochs"] = 2
-    (tmp_path / "parts" / "config.yaml").write_text(yaml.safe_dump(config))
     parts, parts_weights = _trained(_averaged(momentum), data_dir, tmp_path / "parts", resume=True)
     np.testing.assert_allclose(parts["val_loss"], whole["val_loss"], rtol=1e-5)
     np.testing.assert_allclose(parts["loss"], whole["loss"], rtol=1e-5)
@@ -159,27 +157,38 @@ def test_an_averaged_run_resumed_trains_on_as_an_uninterrupted_one(data_dir, tmp
 EWT_SLICE = Path(__file__).parent / "data" / "en_ewt_slice.conllu"
 
 
-def test_short_texts_join_the_training_split_only(data_dir):
+def _short_texts_splits(data_dir, short_texts):
     shutil.copy(EWT_SLICE, data_dir / "slice.conllu")
-    data = preprocessing_data({"short_texts": {"file": "slice.conllu", "label": "ham",
-                                               "sent_id": "answers"}})
+    recipe = {**RECIPE, "data": {**RECIPE["data"], "short_texts": short_texts}}
+    return classifier._prepared(validate_recipe(recipe), str(data_dir))[2]
+
+
+def test_short_texts_join_the_training_split_only(data_dir, tmp_path):
+    splits = _short_texts_splits(data_dir, {"file": "slice.conllu", "label": "ham",
+                                            "sent_id": "answers"})
     plain = classifier.corpus_splits(preprocessing_data({}), str(data_dir), seed=0)
-    splits = classifier.corpus_splits(data, str(data_dir), seed=0)
     added = splits["train"][len(plain["train"]):]
     assert splits["train"][:len(plain["train"])] == plain["train"]
     assert [d.label for d in added] == ["ham"]
     assert added[0].text.startswith("i would really love to hear what the french")
     assert splits["valid"] == plain["valid"] and splits["test"] == plain["test"]
+    (data_dir / "slice.conllu").unlink()
+    evaluated = classifier.corpus_splits(preprocessing_data({"short_texts": {
+        "file": "slice.conllu", "label": "ham"}}), str(data_dir), seed=0)
+    assert evaluated == plain
 
 
-def test_short_texts_refuse_a_missing_key_and_an_unmatched_prefix(data_dir):
-    shutil.copy(EWT_SLICE, data_dir / "slice.conllu")
-    with pytest.raises(Exception, match=r"data.short_texts.*label"):
-        classifier.corpus_splits(preprocessing_data({"short_texts": {"file": "slice.conllu"}}),
-                                 str(data_dir), seed=0)
-    with pytest.raises(ValueError, match=r"no sentence text whose sent_id starts with 'email'"):
-        classifier.corpus_splits(preprocessing_data({"short_texts": {
-            "file": "slice.conllu", "label": "ham", "sent_id": "email"}}), str(data_dir), seed=0)
+@pytest.mark.parametrize("short_texts, message", [
+    ({"file": "slice.conllu"}, r"data.short_texts.*label"),
+    ({"file": "slice.conllu", "label": "ham", "sent_id": "email"},
+     r"no sentence text whose sent_id starts with 'email'"),
+    ({"file": "slice.conllu", "label": "Ham"},
+     r"data.short_texts.label: 'Ham' is not one of the corpus's labels \['ham', 'spam'\]"),
+])
+def test_short_texts_refuse_a_missing_key_an_unmatched_prefix_and_a_new_label(
+        data_dir, short_texts, message):
+    with pytest.raises(Exception, match=message):
+        _short_texts_splits(data_dir, short_texts)
 
 
 def preprocessing_data(extra: dict) -> dict:

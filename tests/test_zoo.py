@@ -276,7 +276,9 @@ def test_the_card_names_the_machine_that_trained_the_run(zoo, tmp_path):
     ({"folder": "spam_assassin/package/data", "files": {"train": "/x.csv"}, "short_texts": None},
      ["files or a tfds dataset"]),
     ({"corpus": None, "tfds": {"name": "imdb_reviews"}}, ["files or a tfds dataset"]),
-    ({"corpus": "elsewhere"}, ["files or a tfds dataset"]),
+    ({"corpus": "elsewhere"}, ["elsewhere"]),
+    ({"file": "bible_en_es/kjv_rv1909.tsv", "files": None}, ["KJV ↔ Reina-Valera 1909"]),
+    ({"corpus": None, "files": None}, ["files or a tfds dataset"]),
 ])
 def test_the_card_names_each_corpus_the_recipe_reads(data, names):
     from rnnzoo.zoo.cards import data_sources

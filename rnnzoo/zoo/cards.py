@@ -25,17 +25,19 @@ CORPORA = {
 }
 def data_sources(data: dict) -> list[tuple[str, str, str]]:
     """The corpora a recipe's data section reads, as (name, where from, license): its
-    ``corpus``, the corpus folder its ``folder`` (e-mails) or ``short_texts`` file lies in;
-    ``[("files or a tfds dataset", "see the recipe", "see the data")]`` for those, or when none
-    is known."""
+    ``corpus``, and the corpus folder its ``folder`` (e-mails), ``file`` (verse pairs) or
+    ``short_texts`` file lies in (a name :data:`CORPORA` does not know as itself, "see the
+    recipe"); ``[("files or a tfds dataset", "see the recipe", "see the data")]`` for those."""
     unknown = [("files or a tfds dataset", "see the recipe", "see the data")]
     if data.get("files") or data.get("tfds"):
         return unknown
     named = [data.get("corpus"), *(str(value).split("/")[0] for value in
-                                   (data.get("folder"), (data.get("short_texts") or {}).get("file"))
+                                   (data.get("folder"), data.get("file"),
+                                    (data.get("short_texts") or {}).get("file"))
                                    if value)]
-    known = [CORPORA[name] for name in dict.fromkeys(named) if name in CORPORA]
-    return known or unknown
+    sources = [CORPORA.get(name, (name, "see the recipe", "see the corpus"))
+               for name in dict.fromkeys(filter(None, named))]
+    return sources or unknown
 
 
 def primary_metric(task: str, metrics: dict) -> tuple[str, float]:

@@ -56,6 +56,7 @@ def finetune_recipe(name_or_path: str | os.PathLike, train: str | os.PathLike, *
         "init": {"from": str(folder.resolve()), "extend_vocab": extend_vocab},
         "target": None,
         "tune": None,
+        "checks": {},
     }
 
 

@@ -115,7 +115,7 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
     ```
     """
     optimizer = keras.optimizers.Adam(learning_rate, use_ema=average_momentum is not None,
-                                      ema_momentum=average_momentum or 0.99)
+                                      ema_momentum=0.99 if average_momentum is None else average_momentum)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=False)
     return model

@@ -155,10 +155,17 @@ def short_views(documents: list[Document], views: int, seed: int) -> list[Docume
     return crops
 
 
-def short_texts(source: dict, data: dict, data_dir: str | os.PathLike | None) -> list[Document]:
-    """The training texts of ``data.short_texts`` (see ``DATA_SCHEMA``), read as the e-mails
-    are (tokens joined by spaces, cut to ``max_tokens``)."""
-    source = validate(source, SHORT_TEXTS_SCHEMA, "data.short_texts")
+def short_texts(data: dict, data_dir: str | os.PathLike | None,
+                labels: Sequence[str]) -> list[Document]:
+    """The training texts of ``data.short_texts`` (see ``DATA_SCHEMA``; none without it, or
+    with ``files`` or ``tfds``), read as the e-mails are (tokens joined by spaces, cut to
+    ``max_tokens``); their label must be one of ``labels`` (the corpus's)."""
+    if not data["short_texts"] or data["files"] or data["tfds"]:
+        return []
+    source = validate(data["short_texts"], SHORT_TEXTS_SCHEMA, "data.short_texts")
+    if source["label"] not in labels:
+        raise ValueError(f"data.short_texts.label: {source['label']!r} is not one of the "
+                         f"corpus's labels {sorted(labels)}")
     texts = conllu_texts(data_file(source["file"], data_dir), source["sent_id"])
     return as_read(texts, [source["label"]] * len(texts), data)
 
@@ -204,8 +211,6 @@ def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
     indices = stratified_split(labels, data["test_fraction"], data["valid_fraction"], seed)
     splits = {name: [documents[i] for i in chosen] for name, chosen in indices.items()}
     splits["train"] += short_views(splits["train"], data["short_views"], seed)
-    if data["short_texts"]:
-        splits["train"] += short_texts(data["short_texts"], data, data_dir)
     logger.info("e-mails: %s", {name: len(docs) for name, docs in splits.items()})
     return splits
 
@@ -254,6 +259,7 @@ def _prepared(recipe: dict, data_dir: str | None) -> tuple:
     """The recipe's sections, splits, vocabulary, labels and model config."""
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     splits = corpus_splits(data, data_dir, recipe["seed"])
+    splits["train"] += short_texts(data, data_dir, {d.label for d in splits["train"]})
     vocab = vocabulary(recipe["init"], "vocab.txt", Vocabulary.build(
         (t for d in splits["train"] for t in d.text.split(" ")), "word", specials=(),
         **vocab_cfg))
@@ -294,7 +300,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     model, initial_epoch, history = start_model(
         checkpoints, resume, lambda: _compiled(model_config, training), recipe["init"], options)
     averaging = ([SwapAveragedWeights(resumed=initial_epoch > 0)]
-                 if training["average_momentum"] is not None else [])
+                 if getattr(model.optimizer, "use_ema", False) else [])
     callbacks = [
         *run_callbacks(out, options),
         *averaging,
