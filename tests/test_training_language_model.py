@@ -1,11 +1,15 @@
 """The language-model recipe keeps the task contract (tests/task_contract.py) on a one-epoch
 character GRU of the tiny Austen fixture."""
 
+import json
+
+import numpy as np
 import pytest
 import tensorflow as tf
 from task_contract import TaskContract
 from tiny_recipes import TINY_LM
 
+from rnnzoo.saving import load_keras
 from rnnzoo.tasks.language_model import recipe
 
 TEXTS = ["It is a truth", "Emma", ""]
@@ -31,3 +35,35 @@ class TestLanguageModelContract(TaskContract):
     def served(self, signatures):
         out = signatures["score"](texts=tf.constant(TEXTS))
         return out["log_likelihood"].numpy().tolist()
+
+
+def _averaged(momentum, epochs=2) -> dict:
+    return {**TINY_LM, "training": {**TINY_LM["training"], "epochs": epochs,
+                                    "average_momentum": momentum}}
+
+
+def _trained(lm_recipe, data_dir, out, resume=False):
+    recipe.train(lm_recipe, str(data_dir), out, resume=resume)
+    history = json.loads((out / "history.json").read_text())
+    return history, load_keras(out / "model.keras").get_weights()
+
+
+@pytest.mark.parametrize("momentum", [None, 0.9])
+def test_an_averaged_language_model_resumed_trains_on_as_an_uninterrupted_one(
+        austen_dir, tmp_path, momentum):
+    whole, whole_weights = _trained(_averaged(momentum), austen_dir, tmp_path / "whole")
+    _trained(_averaged(momentum, epochs=1), austen_dir, tmp_path / "parts")
+    parts, parts_weights = _trained(_averaged(momentum), austen_dir, tmp_path / "parts",
+                                    resume=True)
+    np.testing.assert_allclose(parts["val_loss"], whole["val_loss"], rtol=1e-5)
+    np.testing.assert_allclose(parts["loss"], whole["loss"], rtol=1e-5)
+    for got, want in zip(parts_weights, whole_weights):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_averaging_a_language_model_changes_what_is_validated_never_what_is_trained(
+        austen_dir, tmp_path):
+    plain, _ = _trained(_averaged(None), austen_dir, tmp_path / "plain")
+    averaged, _ = _trained(_averaged(0.9), austen_dir, tmp_path / "averaged")
+    np.testing.assert_allclose(averaged["loss"], plain["loss"], rtol=1e-5)
+    assert all(abs(a - p) > 1e-4 for a, p in zip(averaged["val_loss"], plain["val_loss"]))

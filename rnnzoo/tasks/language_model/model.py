@@ -131,7 +131,8 @@ def build(config: dict, batch_size: int | None = None, stateful: bool = False) -
 
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
-                         clipnorm: float | None = 0.25, optimizer: str = "adam") -> keras.Model:
+                         clipnorm: float | None = 0.25, optimizer: str = "adam",
+                         average_momentum: float | None = None) -> keras.Model:
     """Adam or SGD on the mean token cross-entropy −log p(w_t | w_<t) (padding, id 0,
     ignored).
 
@@ -140,6 +141,9 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
         learning_rate: The optimizer's learning rate. Default: 1e-3.
         clipnorm: The gradient norm clipped to, or `None`. Default: 0.25.
         optimizer: `"adam"` (default) or `"sgd"`.
+        average_momentum: With a momentum m, the optimizer also keeps the weights' moving
+            average θ̄ ← m·θ̄ + (1 − m)·θ (averaged SGD, Merity et al. 2018, as an exponential
+            average). Default: `None` (none).
 
     Returns:
         `model`, compiled (without XLA) for `fit(ids, next_ids)`.
@@ -158,5 +162,5 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
     sorted(history.history)  # ['loss']
     ```
     """
-    return compile_token_model(model, learning_rate, clipnorm, optimizer)
+    return compile_token_model(model, learning_rate, clipnorm, optimizer, average_momentum)
 

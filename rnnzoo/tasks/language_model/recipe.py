@@ -18,6 +18,7 @@ from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.language_model import model as language_model
+from rnnzoo.training.averaging import SwapAveragedWeights
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.compiling import OPTIMIZERS
 from rnnzoo.training.config import Field, validate
@@ -88,6 +89,13 @@ TRAINING_SCHEMA = {
     "patience": Field(int, default=3, low=1,
                       doc="early stopping: the epochs without a better validation loss before "
                           "training stops"),
+    "average_momentum": Field(float, default=None, nullable=True, low=0.0, high=1.0,
+                              high_open=True,
+                              doc="Polyak averaging (averaged SGD, Merity et al. 2018, as an "
+                                  "exponential average): the weights' moving average θ̄ ← m·θ̄ + "
+                                  "(1 − m)·θ after each step, with this momentum m, is what "
+                                  "validation, early stopping, the checkpoints and the trained "
+                                  "model use; null: none"),
     "eval_bptt": Field(int, default=200, low=1,
                        doc="the window length of evaluation, which scores every token in one "
                            "lane, the state carried from window to window"),
@@ -269,7 +277,8 @@ def _compiled(model_config: dict, training: dict, lanes: int) -> keras.Model:
     """The stateful model of ``lanes`` lanes, compiled with the recipe's optimizer."""
     return language_model.compile_for_training(
         language_model.build(model_config, batch_size=lanes, stateful=True),
-        training["learning_rate"], training["clipnorm"], training["optimizer"])
+        training["learning_rate"], training["clipnorm"], training["optimizer"],
+        training["average_momentum"])
 
 
 def training_setup(recipe: dict, data_dir: str | None,
@@ -295,10 +304,13 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     model, initial_epoch, history = start_model(
         checkpoints, resume, lambda: _compiled(model_config, training, lanes), recipe["init"],
         options)
+    averaging = ([SwapAveragedWeights(resumed=initial_epoch > 0)]
+                 if getattr(model.optimizer, "use_ema", False) else [])
     callbacks = [
         *run_callbacks(out, options),
         ResetStates(),
         schedule_callback(training),
+        *averaging,
         ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
