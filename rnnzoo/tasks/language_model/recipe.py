@@ -18,7 +18,7 @@ from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.language_model import model as language_model
-from rnnzoo.training.averaging import SwapAveragedWeights
+from rnnzoo.training.averaging import averaging_callbacks
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.compiling import OPTIMIZERS
 from rnnzoo.training.config import Field, validate
@@ -304,13 +304,11 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     model, initial_epoch, history = start_model(
         checkpoints, resume, lambda: _compiled(model_config, training, lanes), recipe["init"],
         options)
-    averaging = ([SwapAveragedWeights(resumed=initial_epoch > 0)]
-                 if getattr(model.optimizer, "use_ema", False) else [])
     callbacks = [
         *run_callbacks(out, options),
         ResetStates(),
         schedule_callback(training),
-        *averaging,
+        *averaging_callbacks(model, resumed=initial_epoch > 0),
         ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
