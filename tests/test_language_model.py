@@ -220,6 +220,14 @@ def test_zaremba_schedule_keeps_the_rate_then_decays_each_epoch():
     assert exponential_rate(1.0, 0.5, decay_start=0)(0) == 0.5
 
 
+def test_zaremba_schedule_holds_the_rate_of_the_epoch_before_its_end():
+    from rnnzoo.tasks.language_model.recipe import exponential_rate
+
+    rate = exponential_rate(20.0, 0.5, decay_start=2, decay_end=4)
+    assert [rate(e) for e in range(7)] == [20.0, 20.0, 10.0, 5.0, 5.0, 5.0, 5.0]
+    assert exponential_rate(20.0, 0.5, decay_start=2, decay_end=1)(5) == 20.0
+
+
 def test_sgd_clips_the_global_norm_and_adam_each_gradient():
     from rnnzoo.training.compiling import optimizer
 

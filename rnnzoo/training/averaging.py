@@ -20,26 +20,50 @@ class SwapAveragedWeights(keras.callbacks.SwapEMAWeights):
     after ``fit`` then holds θ (Keras's ``finalize_variable_values``), and the averaged weights
     are the checkpoints'.
 
+    Averaging may start at a later epoch (``start``, as averaged SGD is switched on once plain
+    SGD has converged, Merity et al. 2018): before it, the average is restarted from the
+    weights (θ̄ ← θ) whenever it would be used, so that validation and checkpoints see θ, and
+    epoch ``start`` averages from the weights the epoch before it ended with.
+
     Args:
         resumed: Whether the model was loaded from an epoch checkpoint this callback wrote.
+        start: The first epoch (from 0) whose steps are averaged.
     """
 
-    def __init__(self, resumed: bool = False):
+    def __init__(self, resumed: bool = False, start: int = 0):
         super().__init__(swap_on_epoch=True)
         self.resumed = resumed
+        self.start = start
+        self._epoch = 0
 
     def on_train_begin(self, logs=None):
         if self.resumed:
             self._swap_variables()
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        super().on_epoch_begin(epoch, logs)
+
+    def _restart_before_start(self):
+        if self._epoch < self.start and not self._ema_weights_in_model:
+            self._finalize_ema_values()
+
+    def on_test_begin(self, logs=None):
+        self._restart_before_start()
+        super().on_test_begin(logs)
+
     def on_epoch_end(self, epoch, logs=None):
+        self._restart_before_start()
         if not self._ema_weights_in_model:
             self._swap_variables()
             self._ema_weights_in_model = True
 
 
-def averaging_callbacks(model: keras.Model, resumed: bool) -> list[keras.callbacks.Callback]:
-    """``[SwapAveragedWeights(resumed)]`` when ``model``'s optimizer keeps the weights' moving
-    average (``use_ema``; a resumed model's own, whatever the recipe now says), else ``[]``: a
-    recipe puts it before its early stopping and checkpoint callbacks."""
-    return [SwapAveragedWeights(resumed)] if getattr(model.optimizer, "use_ema", False) else []
+def averaging_callbacks(model: keras.Model, resumed: bool,
+                        start: int = 0) -> list[keras.callbacks.Callback]:
+    """``[SwapAveragedWeights(resumed, start)]`` when ``model``'s optimizer keeps the weights'
+    moving average (``use_ema``; a resumed model's own, whatever the recipe now says), else
+    ``[]``: a recipe puts it before its early stopping and checkpoint callbacks."""
+    if not getattr(model.optimizer, "use_ema", False):
+        return []
+    return [SwapAveragedWeights(resumed, start)]

@@ -21,7 +21,7 @@ from rnnzoo.tasks.language_model import model as language_model
 from rnnzoo.training.averaging import averaging_callbacks
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.compiling import OPTIMIZERS
-from rnnzoo.training.config import Field, validate
+from rnnzoo.training.config import ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out_tail, tfds_splits
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.recipe import validate_recipe
@@ -86,6 +86,10 @@ TRAINING_SCHEMA = {
     "decay_start": Field(int, default=0, low=0,
                          doc="exponential: the epochs at the full rate; epoch e (from 0) has "
                              "lr · lr_decay^max(0, e + 1 − decay_start)"),
+    "decay_end": Field(int, default=None, nullable=True, low=1,
+                       doc="exponential: the rate stops decaying here, epochs from `decay_end` "
+                           "on keeping the rate of the epoch before (averaged SGD's constant "
+                           "rate); null: it decays to the end"),
     "patience": Field(int, default=3, low=1,
                       doc="early stopping: the epochs without a better validation loss before "
                           "training stops"),
@@ -96,6 +100,11 @@ TRAINING_SCHEMA = {
                                   "(1 − m)·θ after each step, with this momentum m, is what "
                                   "validation, early stopping, the checkpoints and the trained "
                                   "model use; null: none"),
+    "average_start": Field(int, default=0, low=0,
+                           doc="the first epoch (from 0) whose steps are averaged (averaged SGD "
+                               "switched on once plain SGD has converged); before it, "
+                               "validation and the checkpoints see the weights themselves; "
+                               "needs `average_momentum`"),
     "eval_bptt": Field(int, default=200, low=1,
                        doc="the window length of evaluation, which scores every token in one "
                            "lane, the state carried from window to window"),
@@ -184,18 +193,36 @@ def replica_lanes(batch: int, replicas: int) -> int:
     return batch // replicas
 
 
-def exponential_rate(learning_rate: float, decay: float, decay_start: int):
-    """Zaremba et al.'s schedule: lr at (0-based) epoch e is lr · decay^max(0, e + 1 − start)."""
-    return lambda epoch: learning_rate * decay ** max(0, epoch + 1 - decay_start)
+def exponential_rate(learning_rate: float, decay: float, decay_start: int,
+                     decay_end: int | None = None):
+    """Zaremba et al.'s schedule: lr at (0-based) epoch e is lr · decay^max(0, e' + 1 − start),
+    where e' = min(e, end − 1): from epoch ``decay_end`` on, the rate of the epoch before."""
+    def rate(epoch: int) -> float:
+        held = epoch if decay_end is None else min(epoch, decay_end - 1)
+        return learning_rate * decay ** max(0, held + 1 - decay_start)
+    return rate
+
+
+def check_schedule(training: dict) -> None:
+    """A ConfigError for keys that mean nothing beside the others: ``decay_end`` without the
+    exponential schedule, ``average_start`` without ``average_momentum``."""
+    if training["decay_end"] is not None and training["schedule"] != "exponential":
+        raise ConfigError("training.decay_end: only the exponential schedule has an end, "
+                          f"not {training['schedule']!r}")
+    if training["average_start"] and training["average_momentum"] is None:
+        raise ConfigError("training.average_start: nothing is averaged without "
+                          "training.average_momentum")
 
 
 def schedule_callback(training: dict) -> keras.callbacks.Callback:
     """The learning-rate schedule: ``plateau`` multiplies it by ``lr_decay`` whenever the
     validation loss does not improve; ``exponential`` by ``lr_decay`` every epoch from epoch
-    ``decay_start`` + 1 on (a function of the epoch alone, so a resumed run continues it)."""
+    ``decay_start`` + 1 on, up to ``decay_end`` (a function of the epoch alone, so a resumed
+    run continues it)."""
     if training["schedule"] == "exponential":
         return keras.callbacks.LearningRateScheduler(exponential_rate(
-            training["learning_rate"], training["lr_decay"], training["decay_start"]))
+            training["learning_rate"], training["lr_decay"], training["decay_start"],
+            training["decay_end"]))
     return keras.callbacks.ReduceLROnPlateau("val_loss", factor=training["lr_decay"],
                                              patience=0, min_lr=1e-5)
 
@@ -257,6 +284,7 @@ def _prepared(recipe: dict, data_dir: str | None, replicas: int) -> tuple:
     """The recipe's sections, vocabulary, every split's ids, the model config, the batch and
     window to train with and each replica's lanes."""
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
+    check_schedule(training)
     level = language_model.model_level(recipe["model"])
     vocab, ids = corpus_ids(data, vocab_cfg, level, data_dir, recipe["seed"], recipe["init"])
     batch, bptt = fitted_windows(training, {k: ids[k] for k in ("train", "valid")},
@@ -308,7 +336,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
         *run_callbacks(out, options),
         ResetStates(),
         schedule_callback(training),
-        *averaging_callbacks(model, resumed=initial_epoch > 0),
+        *averaging_callbacks(model, resumed=initial_epoch > 0, start=training["average_start"]),
         ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]
