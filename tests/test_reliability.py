@@ -202,7 +202,8 @@ def test_recipe_that_is_not_safe_yaml_is_refused(tmp_path, text):
 
 
 @pytest.mark.parametrize("section, change, message", [
-    ("training", {"epoch": 3}, "training.epoch: unknown key (allowed: average_momentum, average_start, batch_size, bptt"),
+    ("training", {"epoch": 3},
+     "training.epoch: unknown key (allowed: average_momentum, average_start, batch_size, bptt"),
     ("training", {"epochs": 0}, "training.epochs: must be >= 1, got 0"),
     ("training", {"learning_rate": "fast"},
      "training.learning_rate: expected float, got str 'fast'"),

@@ -10,8 +10,8 @@ from task_contract import TaskContract
 from tiny_recipes import TINY_LM
 
 from rnnzoo.saving import load_keras
-from rnnzoo.training.config import ConfigError
 from rnnzoo.tasks.language_model import recipe
+from rnnzoo.training.config import ConfigError
 
 TEXTS = ["It is a truth", "Emma", ""]
 

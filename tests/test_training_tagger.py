@@ -195,3 +195,49 @@ class TestTaggerContract(TaskContract):
         return [[t.decode() for t in row[:n]]
                 for row, n in zip(out["tags"].numpy(), out["lengths"].numpy())]
 
+
+
+def _averaged(momentum, start=0, epochs=1) -> dict:
+    training = {**TRAINING, "epochs": epochs, "batch_size": 2, "shuffle": False, "word_dropout": 0.0,
+                "singleton_dropout": 0.0, "average_momentum": momentum,
+                "average_start": start}
+    return {**POS, "training": training}
+
+
+def _trained(recipe, data_dir, out, resume=False):
+    recipe_module.train(recipe, str(data_dir), out, resume=resume)
+    history = json.loads((out / "history.json").read_text())
+    return history, keras.saving.load_model(out / "model.keras").get_weights()
+
+
+def _largest_difference(weights, others) -> float:
+    return max(float(abs(a - b).max()) for a, b in zip(weights, others))
+
+
+def test_an_averaged_tagger_keeps_the_average_from_its_start_epoch_on(data_dir, tmp_path):
+    plain, plain_weights = _trained(_averaged(None), data_dir, tmp_path / "plain")
+    averaged, averaged_weights = _trained(_averaged(0.9), data_dir, tmp_path / "averaged")
+    unstarted, unstarted_weights = _trained(_averaged(0.9, start=1), data_dir,
+                                            tmp_path / "unstarted")
+    assert averaged["loss"] == pytest.approx(plain["loss"], rel=1e-5)
+    assert _largest_difference(averaged_weights, plain_weights) > 1e-3
+    assert unstarted["val_accuracy"] == pytest.approx(plain["val_accuracy"], rel=1e-6)
+    assert _largest_difference(unstarted_weights, plain_weights) < 1e-6
+
+
+@pytest.mark.parametrize("momentum, start", [(None, 0), (0.9, 1)])
+def test_an_averaged_tagger_resumed_trains_on_as_an_uninterrupted_one(data_dir, tmp_path,
+                                                                      momentum, start):
+    whole, whole_weights = _trained(_averaged(momentum, start, epochs=2), data_dir,
+                                    tmp_path / "whole")
+    _trained(_averaged(momentum, start, epochs=1), data_dir, tmp_path / "parts")
+    parts, parts_weights = _trained(_averaged(momentum, start, epochs=2), data_dir,
+                                    tmp_path / "parts", resume=True)
+    assert parts["loss"] == pytest.approx(whole["loss"], rel=1e-5)
+    assert parts["val_accuracy"] == pytest.approx(whole["val_accuracy"], rel=1e-6)
+    assert _largest_difference(parts_weights, whole_weights) < 1e-5
+
+
+def test_a_tagger_averaging_start_without_a_momentum_is_refused(data_dir, tmp_path):
+    with pytest.raises(ConfigError, match="training.average_start: nothing is averaged"):
+        recipe_module.train(_averaged(None, start=1), str(data_dir), tmp_path / "run")

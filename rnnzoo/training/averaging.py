@@ -6,6 +6,28 @@ from __future__ import annotations
 
 import keras
 
+from rnnzoo.training.config import ConfigError, Field
+
+AVERAGE_MOMENTUM = Field(
+    float, default=None, nullable=True, low=0.0, high=1.0, high_open=True,
+    doc="Polyak averaging (averaged SGD with the SGD optimizer, Merity et al. 2018, as an "
+        "exponential average): the weights' moving average θ̄ ← m·θ̄ + (1 − m)·θ after each "
+        "step, with this momentum m (e.g. 0.99), is what validation, early stopping, the "
+        "checkpoints and the trained model use; null: none")
+AVERAGE_START = Field(
+    int, default=0, low=0,
+    doc="the first epoch (from 0) whose steps are averaged (averaging switched on once "
+        "training has converged); before it, validation and the checkpoints see the weights "
+        "themselves; needs `average_momentum`")
+"""The ``training`` keys of averaging, the same in every task's recipe."""
+
+
+def check_averaging(training: dict) -> None:
+    """A ConfigError when ``training.average_start`` is set without ``average_momentum``."""
+    if training["average_start"] and training["average_momentum"] is None:
+        raise ConfigError("training.average_start: nothing is averaged without "
+                          "training.average_momentum")
+
 
 class SwapAveragedWeights(keras.callbacks.SwapEMAWeights):
     """Keras's ``SwapEMAWeights(swap_on_epoch=True)`` that also resumes.

@@ -4,9 +4,11 @@ After epoch N, ``DIR/checkpoint-N.keras`` (model and optimizer state) and, when 
 the best so far, ``DIR/best-N.weights.h5`` are written to temporary files and renamed into
 place; then ``DIR/checkpoint.json`` (epochs done, history, the model and best-weights files'
 names) is replaced the same way — that rename commits the epoch — and the files it no longer
-names are removed. A kill at any point leaves a JSON that names complete files of epochs that
-its history holds. A file is only begun when the disk has room for it, and a write that fails
-for want of space removes its temporary file and raises :class:`DiskFullError`.
+names are removed. The JSON also keeps the dropout seed generators' states, which ``.keras``
+files do not, so that a resumed run draws the masks an uninterrupted one would. A kill at any
+point leaves a JSON that names complete files of epochs that its history holds. A file is only
+begun when the disk has room for it, and a write that fails for want of space removes its
+temporary file and raises :class:`DiskFullError`.
 """
 
 from __future__ import annotations
@@ -106,13 +108,35 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.best_file = best
         name = f"checkpoint-{epoch + 1}.keras"
         atomic_write(self.directory / name, self.model.save, needed=weights + slots + _MARGIN)
-        state = {"epochs_done": epoch + 1, "model": name, "history": self.history}
+        state = {"epochs_done": epoch + 1, "model": name, "history": self.history,
+                 "seed_states": seed_states(self.model)}
         write_json(self.directory / STATE_FILE,
                    state if self.best_file is None else {**state, "best": self.best_file})
         for old in [*self.directory.glob("checkpoint*.keras"),
                     *self.directory.glob("best*.weights.h5")]:
             if old.name not in (name, self.best_file):
                 old.unlink()
+
+
+def _seed_variables(model: keras.Model) -> list:
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def seed_states(model: keras.Model) -> list[list[int]]:
+    """The states of ``model``'s random seed generators (its dropout masks' next draws), which
+    ``.keras`` files do not keep, in ``model.variables`` order."""
+    return [keras.ops.convert_to_numpy(v.value).tolist() for v in _seed_variables(model)]
+
+
+def restore_seed_states(model: keras.Model, states: list[list[int]]) -> None:
+    """Sets ``model``'s seed generators to :func:`seed_states`, so that a resumed run draws the
+    dropout masks an uninterrupted one would."""
+    variables = _seed_variables(model)
+    if len(states) != len(variables):
+        raise ValueError(f"the checkpoint holds {len(states)} seed states for a model of "
+                         f"{len(variables)} seed generators")
+    for variable, state in zip(variables, states):
+        variable.assign(keras.ops.convert_to_tensor(state, dtype=variable.dtype))
 
 
 class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
@@ -224,4 +248,5 @@ def load_checkpoint(directory: str | os.PathLike,
     model = load_keras(model_path)
     if expected is not None:
         check_architecture(model, expected(), model_path)
+    restore_seed_states(model, state.get("seed_states", seed_states(model)))
     return model, int(state["epochs_done"]), state.get("history", {})

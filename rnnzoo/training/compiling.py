@@ -1,4 +1,5 @@
-"""Compiling models whose outputs are per-token logits (language models, seq2seq)."""
+"""The optimizers the recipes train with, and the compiling of models whose outputs are
+per-token logits (language models, seq2seq)."""
 
 from __future__ import annotations
 

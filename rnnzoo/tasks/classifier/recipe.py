@@ -52,7 +52,12 @@ from rnnzoo.tasks.classifier.preprocessing import (
     read_labels,
     tokenize,
 )
-from rnnzoo.training.averaging import averaging_callbacks
+from rnnzoo.training.averaging import (
+    AVERAGE_MOMENTUM,
+    AVERAGE_START,
+    averaging_callbacks,
+    check_averaging,
+)
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import Field, validate
 from rnnzoo.training.datafiles import file_splits, hold_out, tfds_splits
@@ -97,12 +102,8 @@ TRAINING_SCHEMA = {
                           "training stops"),
     "eval_batch_size": Field(int, default=64, low=1,
                              doc="the texts classified at once when evaluating"),
-    "average_momentum": Field(float, default=None, nullable=True, low=0.0, high=1.0,
-                              high_open=True,
-                              doc="Polyak averaging: the weights' moving average θ̄ ← m·θ̄ + "
-                                  "(1 − m)·θ after each step, with this momentum m (e.g. 0.99), "
-                                  "is what validation, early stopping, the checkpoints and the "
-                                  "trained model use; null: none"),
+    "average_momentum": AVERAGE_MOMENTUM,
+    "average_start": AVERAGE_START,
     "shuffle": Field(bool, default=True,
                      doc="reshuffle the training texts each epoch (seeded); false keeps their "
                          "order (under a distribution strategy, another seeded order than on "
@@ -258,6 +259,7 @@ def batch_tokens(x, y) -> int:
 def _prepared(recipe: dict, data_dir: str | None) -> tuple:
     """The recipe's sections, splits, vocabulary, labels and model config."""
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
+    check_averaging(training)
     splits = corpus_splits(data, data_dir, recipe["seed"])
     splits["train"] += short_texts(data, data_dir, {d.label for d in splits["train"]})
     vocab = vocabulary(recipe["init"], "vocab.txt", Vocabulary.build(
@@ -301,7 +303,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
         checkpoints, resume, lambda: _compiled(model_config, training), recipe["init"], options)
     callbacks = [
         *run_callbacks(out, options),
-        *averaging_callbacks(model, resumed=initial_epoch > 0),
+        *averaging_callbacks(model, resumed=initial_epoch > 0, start=training["average_start"]),
         ResumedEarlyStopping(history, "val_loss", training["patience"]),
         EpochCheckpoint(checkpoints, history),
     ]

@@ -18,7 +18,12 @@ from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.language_model import model as language_model
-from rnnzoo.training.averaging import averaging_callbacks
+from rnnzoo.training.averaging import (
+    AVERAGE_MOMENTUM,
+    AVERAGE_START,
+    averaging_callbacks,
+    check_averaging,
+)
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.compiling import OPTIMIZERS
 from rnnzoo.training.config import ConfigError, Field, validate
@@ -93,18 +98,8 @@ TRAINING_SCHEMA = {
     "patience": Field(int, default=3, low=1,
                       doc="early stopping: the epochs without a better validation loss before "
                           "training stops"),
-    "average_momentum": Field(float, default=None, nullable=True, low=0.0, high=1.0,
-                              high_open=True,
-                              doc="Polyak averaging (averaged SGD, Merity et al. 2018, as an "
-                                  "exponential average): the weights' moving average θ̄ ← m·θ̄ + "
-                                  "(1 − m)·θ after each step, with this momentum m, is what "
-                                  "validation, early stopping, the checkpoints and the trained "
-                                  "model use; null: none"),
-    "average_start": Field(int, default=0, low=0,
-                           doc="the first epoch (from 0) whose steps are averaged (averaged SGD "
-                               "switched on once plain SGD has converged); before it, "
-                               "validation and the checkpoints see the weights themselves; "
-                               "needs `average_momentum`"),
+    "average_momentum": AVERAGE_MOMENTUM,
+    "average_start": AVERAGE_START,
     "eval_bptt": Field(int, default=200, low=1,
                        doc="the window length of evaluation, which scores every token in one "
                            "lane, the state carried from window to window"),
@@ -209,9 +204,7 @@ def check_schedule(training: dict) -> None:
     if training["decay_end"] is not None and training["schedule"] != "exponential":
         raise ConfigError("training.decay_end: only the exponential schedule has an end, "
                           f"not {training['schedule']!r}")
-    if training["average_start"] and training["average_momentum"] is None:
-        raise ConfigError("training.average_start: nothing is averaged without "
-                          "training.average_momentum")
+    check_averaging(training)
 
 
 def schedule_callback(training: dict) -> keras.callbacks.Callback:

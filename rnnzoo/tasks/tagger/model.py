@@ -24,6 +24,7 @@ from keras import ops
 from rnnzoo.layers import CRF, recurrent_layer
 from rnnzoo.layers.cells import PACKAGE
 from rnnzoo.layers.crf import CRFModel, constrained, viterbi
+from rnnzoo.training.compiling import optimizer
 from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate
 
 _POSITIVE = dict(kind=int, low=1)
@@ -348,7 +349,8 @@ def decode_tag_ids(outputs, words, allowed: dict | None = None):
 
 
 def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
-                         clipnorm: float | None = 5.0) -> keras.Model:
+                         clipnorm: float | None = 5.0,
+                         average_momentum: float | None = None) -> keras.Model:
     """Compiles ``model`` (from :func:`build`) with Adam for ``fit(inputs, tag_ids)``: the CRF's
     negative log-likelihood, or the masked cross-entropy −log p(y_t) for the softmax head.
 
@@ -356,6 +358,9 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
         model: A model from :func:`build`.
         learning_rate: Adam's learning rate. Default: 1e-3.
         clipnorm: The gradient norm clipped to, or `None`. Default: 5.0.
+        average_momentum: With a momentum m, Adam also keeps the weights' moving average
+            θ̄_t = m·θ̄_{t−1} + (1 − m)·θ_t (Keras's `use_ema`), for
+            :class:`rnnzoo.training.averaging.SwapAveragedWeights`. Default: `None` (none).
 
     Returns:
         `model`, compiled.
@@ -373,11 +378,11 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3,
     sorted(model.fit({"words": words}, tags, verbose=0).history)  # ['loss']
     ```
     """
-    optimizer = keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
+    adam = optimizer("adam", learning_rate, clipnorm, average_momentum)
     if isinstance(model, CRFModel):
-        model.compile(optimizer)
+        model.compile(adam)
     else:
-        model.compile(optimizer, loss=keras.losses.SparseCategoricalCrossentropy())
+        model.compile(adam, loss=keras.losses.SparseCategoricalCrossentropy())
     return model
 
 

@@ -57,6 +57,12 @@ from rnnzoo.tasks.tagger.preprocessing import (
     model_tags,
     word_keys,
 )
+from rnnzoo.training.averaging import (
+    AVERAGE_MOMENTUM,
+    AVERAGE_START,
+    averaging_callbacks,
+    check_averaging,
+)
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import PROBABILITY, ConfigError, Field, validate
 from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
@@ -152,6 +158,8 @@ TRAINING_SCHEMA = {
                           "else accuracy) before training stops"),
     "eval_batch_size": Field(int, default=128, low=1,
                              doc="the sentences tagged at once when validating and evaluating"),
+    "average_momentum": AVERAGE_MOMENTUM,
+    "average_start": AVERAGE_START,
 }
 
 
@@ -349,6 +357,7 @@ def _prepared(recipe: dict, data_dir: str | None) -> tuple:
     data, vocab_cfg, training = sections(recipe, DATA_SCHEMA, VOCABULARY_SCHEMA, TRAINING_SCHEMA)
     scheme = model_scheme(recipe["model"])
     check_recipe(data, scheme)
+    check_averaging(training)
     splits = corpus_splits(data, recipe["seed"], data_dir, scheme)
     vocabs = build_vocabularies(splits["train"], vocab_cfg, scheme, recipe["init"])
     model_config = validate(
@@ -368,7 +377,7 @@ def _training_batches(prepared: tuple, seed: int) -> tf.data.Dataset:
 
 def _compiled(model_config: dict, training: dict) -> keras.Model:
     return tagger.compile_for_training(tagger.build(model_config), training["learning_rate"],
-                                       training["clipnorm"])
+                                       training["clipnorm"], training["average_momentum"])
 
 
 def training_setup(recipe: dict, data_dir: str | None,
@@ -409,6 +418,8 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     checkpoint = EpochCheckpoint(checkpoints, history, monitor=monitor, mode="max")
     model.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,
               callbacks=[*run_callbacks(out, options),
+                         *averaging_callbacks(model, resumed=initial_epoch > 0,
+                                              start=training["average_start"]),
                          *_callbacks(score, monitor, training, checkpoint, vocabs.tag_names,
                                      scheme)],
               verbose=options.verbose)
