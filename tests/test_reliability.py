@@ -28,6 +28,8 @@ from rnnzoo.training.checkpoints import (
     STATE_FILE,
     CheckpointMismatchError,
     check_architecture,
+    restore_seed_states,
+    seed_states,
 )
 from rnnzoo.training.config import ConfigError
 from rnnzoo.training.recipe import load_recipe
@@ -427,6 +429,18 @@ def test_a_model_matches_its_own_saved_checkpoint(tmp_path):
                                                       r"checkpoint, input shape \(8, None\)"):
         check_architecture(model, language_model.build(config, batch_size=8, stateful=True),
                            tmp_path)
+
+
+def test_seed_states_are_restored_and_a_wrong_count_is_refused():
+    config = {**TINY_LM["model"], "vocab_size": 30, "dropout": 0.5}
+    model, other = (language_model.build(config, batch_size=4, stateful=True) for _ in "ab")
+    states = seed_states(model)
+    assert states and states != seed_states(other)
+    restore_seed_states(other, states)
+    assert seed_states(other) == states
+    with pytest.raises(ValueError, match=f"holds {len(states) - 1} seed states for a model of "
+                                         f"{len(states)} seed generators"):
+        restore_seed_states(other, states[1:])
 
 
 # --- security: static checks of the package source -----------------------------------------------
