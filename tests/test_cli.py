@@ -192,15 +192,15 @@ def test_generate_streams_the_same_text_as_the_api():
 
 
 def test_tag_splits_punctuation_off_as_ud_does_and_finds_the_location():
-    result = run("tag", "bilstm-crf-ner", "I flew to Frankfurt.", "--json")
+    result = run("tag", "bilstm-crf-ner", "We flew to Berlin.", "--json")
     assert result.exit_code == 0, result.output
     pairs = json.loads(result.stdout)
-    assert [p["token"] for p in pairs] == ["I", "flew", "to", "Frankfurt", "."]
-    assert {p["token"]: p["tag"] for p in pairs}["Frankfurt"] == "B-LOC"
+    assert [p["token"] for p in pairs] == ["We", "flew", "to", "Berlin", "."]
+    assert {p["token"]: p["tag"] for p in pairs}["Berlin"] == "B-LOC"
     assert all(isinstance(p["known"], bool) for p in pairs)
-    raw = json.loads(run("tag", "bilstm-crf-ner", "I flew to Frankfurt.", "--json",
+    raw = json.loads(run("tag", "bilstm-crf-ner", "We flew to Berlin.", "--json",
                          "--pretokenized").stdout)
-    assert [p["token"] for p in raw] == ["I", "flew", "to", "Frankfurt."]
+    assert [p["token"] for p in raw] == ["We", "flew", "to", "Berlin."]
 
 
 def test_ud_tokens_of_english_text():

@@ -160,12 +160,14 @@ def test_translate_gives_one_translation_per_source(sources):
 @CLI_FUZZ
 @given(SHORT)
 @example("-0")
+@example("\r\n")
 def test_cli_generate_prints_the_continuation(prompt):
     assume(prompt != "-")
     result = run("generate", "rnn-lm", "--max-tokens", "2", "--temperature", "0", "--", prompt)
     assert result.exit_code == 0, result.output
     expected = shipped("rnn-lm").continuation(prompt, max_tokens=2, temperature=0)
-    assert result.stdout == click.unstyle(expected) + "\n"
+    # Result.stdout would turn "\r\n" into "\n": the bytes are what the CLI printed.
+    assert result.stdout_bytes.decode() == click.unstyle(expected) + "\n"
 
 
 @CLI_FUZZ

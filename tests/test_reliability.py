@@ -431,16 +431,16 @@ def test_a_model_matches_its_own_saved_checkpoint(tmp_path):
                            tmp_path)
 
 
-def test_seed_states_are_restored_and_a_wrong_count_is_refused():
+def test_seed_states_are_restored_and_a_wrong_count_is_left_unused(caplog):
     config = {**TINY_LM["model"], "vocab_size": 30, "dropout": 0.5}
     model, other = (language_model.build(config, batch_size=4, stateful=True) for _ in "ab")
-    states = seed_states(model)
-    assert states and states != seed_states(other)
+    states, others = seed_states(model), seed_states(other)
+    assert states and states != others
+    restore_seed_states(other, states[1:])
+    assert seed_states(other) == others
+    assert f"holds {len(states) - 1} seed states for a model of {len(states)}" in caplog.text
     restore_seed_states(other, states)
     assert seed_states(other) == states
-    with pytest.raises(ValueError, match=f"holds {len(states) - 1} seed states for a model of "
-                                         f"{len(states)} seed generators"):
-        restore_seed_states(other, states[1:])
 
 
 # --- security: static checks of the package source -----------------------------------------------

@@ -49,7 +49,7 @@ def _trained(lm_recipe, data_dir, out, resume=False):
     return history, load_keras(out / "model.keras").get_weights()
 
 
-@pytest.mark.parametrize("momentum, start", [(None, 0), (0.9, 0), (0.9, 1)])
+@pytest.mark.parametrize("momentum, start", [(None, 0), (0.9, 0), (0.9, 1), (0.9, 2)])
 def test_an_averaged_language_model_resumed_trains_on_as_an_uninterrupted_one(
         austen_dir, tmp_path, momentum, start):
     whole, whole_weights = _trained(_averaged(momentum, start=start), austen_dir,

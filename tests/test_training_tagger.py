@@ -196,7 +196,6 @@ class TestTaggerContract(TaskContract):
                 for row, n in zip(out["tags"].numpy(), out["lengths"].numpy())]
 
 
-
 def _averaged(momentum, start=0, epochs=1) -> dict:
     training = {**TRAINING, "epochs": epochs, "batch_size": 2, "shuffle": False, "word_dropout": 0.0,
                 "singleton_dropout": 0.0, "average_momentum": momentum,

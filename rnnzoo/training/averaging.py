@@ -13,7 +13,7 @@ AVERAGE_MOMENTUM = Field(
     doc="Polyak averaging (averaged SGD with the SGD optimizer, Merity et al. 2018, as an "
         "exponential average): the weights' moving average θ̄ ← m·θ̄ + (1 − m)·θ after each "
         "step, with this momentum m (e.g. 0.99), is what validation, early stopping, the "
-        "checkpoints and the trained model use; null: none")
+        "checkpoints and the trained model use (from `average_start` on); null: none")
 AVERAGE_START = Field(
     int, default=0, low=0,
     doc="the first epoch (from 0) whose steps are averaged (averaging switched on once "
@@ -83,9 +83,11 @@ class SwapAveragedWeights(keras.callbacks.SwapEMAWeights):
 
 def averaging_callbacks(model: keras.Model, resumed: bool,
                         start: int = 0) -> list[keras.callbacks.Callback]:
-    """``[SwapAveragedWeights(resumed, start)]`` when ``model``'s optimizer keeps the weights'
-    moving average (``use_ema``; a resumed model's own, whatever the recipe now says), else
-    ``[]``: a recipe puts it before its early stopping and checkpoint callbacks."""
-    if not getattr(model.optimizer, "use_ema", False):
+    """``[SwapAveragedWeights(resumed, start)]`` when ``model``'s optimizer (or the one a
+    mixed-precision loss-scale optimizer wraps) keeps the weights' moving average (``use_ema``;
+    a resumed model's own, whatever the recipe now says), else ``[]``: a recipe puts it before
+    its early stopping and checkpoint callbacks."""
+    trained = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    if not getattr(trained, "use_ema", False):
         return []
     return [SwapAveragedWeights(resumed, start)]

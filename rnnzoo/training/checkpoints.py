@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import math
 import os
 import shutil
@@ -29,6 +30,8 @@ import keras
 from rnnzoo.data.files import default_mode, loads_json
 from rnnzoo.saving import load_keras
 from rnnzoo.training.options import is_chief
+
+logger = logging.getLogger(__name__)
 
 MODEL_FILE = "checkpoint.keras"  # the single model file of runs written before numbered files
 STATE_FILE = "checkpoint.json"
@@ -130,11 +133,14 @@ def seed_states(model: keras.Model) -> list[list[int]]:
 
 def restore_seed_states(model: keras.Model, states: list[list[int]]) -> None:
     """Sets ``model``'s seed generators to :func:`seed_states`, so that a resumed run draws the
-    dropout masks an uninterrupted one would."""
+    dropout masks an uninterrupted one would; states of another count are left unused, with a
+    warning."""
     variables = _seed_variables(model)
     if len(states) != len(variables):
-        raise ValueError(f"the checkpoint holds {len(states)} seed states for a model of "
-                         f"{len(variables)} seed generators")
+        logger.warning("the checkpoint holds %d seed states for a model of %d seed generators "
+                       "(another Keras?): the resumed run draws other dropout masks",
+                       len(states), len(variables))
+        return
     for variable, state in zip(variables, states):
         variable.assign(keras.ops.convert_to_tensor(state, dtype=variable.dtype))
 

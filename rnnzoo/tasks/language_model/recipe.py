@@ -90,7 +90,8 @@ TRAINING_SCHEMA = {
                           "or every epoch from `decay_start` on (Zaremba et al. 2014)"),
     "decay_start": Field(int, default=0, low=0,
                          doc="exponential: the epochs at the full rate; epoch e (from 0) has "
-                             "lr · lr_decay^max(0, e + 1 − decay_start)"),
+                             "lr · lr_decay^max(0, e + 1 − decay_start), e held at "
+                             "`decay_end` − 1 from `decay_end` on"),
     "decay_end": Field(int, default=None, nullable=True, low=1,
                        doc="exponential: the rate stops decaying here, epochs from `decay_end` "
                            "on keeping the rate of the epoch before (averaged SGD's constant "
