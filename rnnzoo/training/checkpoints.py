@@ -254,5 +254,6 @@ def load_checkpoint(directory: str | os.PathLike,
     model = load_keras(model_path)
     if expected is not None:
         check_architecture(model, expected(), model_path)
-    restore_seed_states(model, state.get("seed_states", seed_states(model)))
+    if "seed_states" in state:
+        restore_seed_states(model, state["seed_states"])
     return model, int(state["epochs_done"]), state.get("history", {})
