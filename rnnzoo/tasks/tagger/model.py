@@ -6,8 +6,9 @@ max-pooled — then ``num_layers`` bidirectional recurrent layers and a dense la
 potentials u_t (one score per tag), and the head is a linear-chain CRF (:class:`CRFModel`,
 outputs the Viterbi tags) or a softmax (outputs p(tag | t), trained on cross-entropy).
 
-Inputs are a dict: ``"words"`` (B, T) int32 with 0 as padding and, with character features,
-``"chars"`` (B, T, C) int32 with 0 as padding. The model is flat and functional (no nested
+Inputs are a dict: ``"words"`` (B, T) int32 with 0 as padding, with character features
+``"chars"`` (B, T, C) int32 with 0 as padding, and with contextual string embeddings
+(:mod:`rnnzoo.tasks.tagger.string_features`) the sentence string's characters and positions. The model is flat and functional (no nested
 models), so :func:`rnnzoo.layers.convert_model`, ``clone_model`` and ``.keras`` files handle it.
 """
 
@@ -24,6 +25,8 @@ from keras import ops
 from rnnzoo.layers import CRF, recurrent_layer
 from rnnzoo.layers.cells import PACKAGE
 from rnnzoo.layers.crf import CRFModel, constrained, viterbi
+from rnnzoo.tasks.tagger.string_features import INPUTS as STRING_INPUTS
+from rnnzoo.tasks.tagger.string_features import string_features
 from rnnzoo.training.compiling import optimizer
 from rnnzoo.training.config import CELLS, IMPLEMENTATIONS, PROBABILITY, ConfigError, Field, validate
 
@@ -49,6 +52,16 @@ SCHEMA = {
                          doc="units per direction of the character BiLSTM, or CNN filters"),
     "char_kernel_size": Field(default=3, **_POSITIVE,
                               doc="cnn: the characters each filter of the CNN spans"),
+    "string_lms": Field(dict, default=None, nullable=True,
+                        doc="contextual string embeddings (Akbik et al. 2018): `{forward: "
+                            "FOLDER, backward: FOLDER}`, two trained character language models "
+                            "(the second trained on reversed text, `data.reverse`) of one "
+                            "architecture and vocabulary; their states at the characters after "
+                            "and before each word join its features, frozen. Folders are taken "
+                            "from the working directory, as `init.from`"),
+    "string_lm": Field(dict, default=None, nullable=True,
+                       doc="the architecture of `string_lms`, set by training from their "
+                           "configs (leave it out)"),
     "hidden": Field(default=100, **_POSITIVE,
                     doc="units per direction of each word-level layer"),
     "num_layers": Field(default=1, **_POSITIVE,
@@ -277,6 +290,11 @@ def build(config: Mapping[str, Any]) -> keras.Model:
         inputs["chars"] = keras.Input((None, None), dtype="int32", name="chars")
         chars = _char_features(config, inputs["words"], inputs["chars"])
         features = keras.layers.Concatenate(name="word_features")([features, chars])
+    if config["string_lm"] is not None:
+        inputs.update({name: keras.Input((None,), dtype="int32", name=name)
+                       for name in STRING_INPUTS})
+        strings = string_features(config["string_lm"], inputs)
+        features = keras.layers.Concatenate(name="string_word_features")([features, strings])
     x = keras.layers.Dropout(config["dropout"], name="features_dropout")(features)
     for k in range(1, config["num_layers"] + 1):
         x = keras.layers.Bidirectional(

@@ -15,6 +15,8 @@ from rnnzoo.data.vocab import Vocabulary
 from rnnzoo.layers.cells import PACKAGE
 from rnnzoo.serving import text_ops
 from rnnzoo.tasks.tagger import model as tagger
+from rnnzoo.tasks.tagger.string_features import INPUTS as STRING_INPUTS
+from rnnzoo.tasks.tagger.string_features import string_inputs, string_inputs_tf
 from rnnzoo.training.config import Field, check_value
 
 VOCABULARY_SCHEMA = {
@@ -37,21 +39,26 @@ def word_keys(tokens: Iterable[str], vocab_cfg: dict) -> Iterator[str]:
 
 
 class Vocabularies(NamedTuple):
-    """Words, characters and tags of the training split; saved as ``NAME.txt`` in the run
-    (built by the recipe's ``build_vocabularies``)."""
+    """Words, characters and tags of the training split and, with contextual string
+    embeddings, the language models' characters; saved as ``NAME.txt`` in the run (built by
+    the recipe's ``build_vocabularies``)."""
 
     words: Vocabulary
     chars: Vocabulary
     tags: Vocabulary
+    lm_chars: Vocabulary | None = None
 
     @classmethod
     def load(cls, run: Path) -> Vocabularies:
+        lm_chars = run / "lm_chars.txt"
         return cls(*(Vocabulary.load(run / f"{name}.txt", level)
-                     for name, level in zip(cls._fields, ("word", "char", "word"))))
+                     for name, level in zip(cls._fields, ("word", "char", "word"))),
+                   Vocabulary.load(lm_chars, "char") if lm_chars.exists() else None)
 
     def save(self, run: Path) -> None:
         for name, vocab in zip(self._fields, self):
-            vocab.save(run / f"{name}.txt")
+            if vocab is not None:
+                vocab.save(run / f"{name}.txt")
 
     @property
     def tag_names(self) -> list[str]:
@@ -79,7 +86,9 @@ def model_scheme(model: dict) -> str | None:
 
 def features(sentences: Sequence[TaggedSentence], vocabs: Vocabularies, vocab_cfg: dict,
              chars: bool) -> dict[str, tf.RaggedTensor]:
-    """``{"words": (N, None)}`` int32 ids and, with ``chars``, ``"chars"`` (N, None, None)."""
+    """``{"words": (N, None)}`` int32 ids, with ``chars`` ``"chars"`` (N, None, None), and with
+    the language models' characters (``vocabs.lm_chars``) the contextual string inputs
+    (:func:`~rnnzoo.tasks.tagger.string_features.string_inputs`)."""
     tokens = [t for s in sentences for t in s.tokens]
     lengths = [len(s.tokens) for s in sentences]
     word_ids = vocabs.words.ids(word_keys(tokens, vocab_cfg)).astype("int32")
@@ -89,6 +98,8 @@ def features(sentences: Sequence[TaggedSentence], vocabs: Vocabularies, vocab_cf
         char_ids = vocabs.chars.ids(c for t in spelled for c in t).astype("int32")
         result["chars"] = tf.RaggedTensor.from_nested_row_lengths(
             char_ids, [lengths, [len(t) for t in spelled]])
+    if vocabs.lm_chars is not None:
+        result.update(string_inputs([s.tokens for s in sentences], vocabs.lm_chars))
     return result
 
 
@@ -108,6 +119,8 @@ class TaggerPreprocessor(keras.layers.Layer):
         lowercase: look words up lower-cased.
         max_word_chars: characters of a token that are read.
         max_tokens: tokens of a sentence that are read.
+        lm_chars: the language models' ``lm_chars.txt`` tokens, for contextual string
+            embeddings, or ``None``.
 
     Call arguments:
         sentences: a string tensor of shape ``(batch,)``.
@@ -115,7 +128,8 @@ class TaggerPreprocessor(keras.layers.Layer):
     Returns:
         ``{"words": int32 (batch, tokens), "chars": int32 (batch, tokens, characters),
         "tokens": string (batch, tokens)}`` (``chars`` only with ``chars``; tokens padded
-        with ``""``).
+        with ``""``), and with ``lm_chars`` the string inputs ``lm_chars``, ``lm_before`` and
+        ``lm_after``.
 
     Example:
 
@@ -127,7 +141,8 @@ class TaggerPreprocessor(keras.layers.Layer):
     """
 
     def __init__(self, words: list[str], chars: list[str] | None, lowercase: bool,
-                 max_word_chars: int, max_tokens: int = 1000, **kwargs):
+                 max_word_chars: int, max_tokens: int = 1000,
+                 lm_chars: list[str] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.words, self.chars = list(words), list(chars) if chars is not None else None
         self.lowercase, self.max_word_chars, self.max_tokens = (lowercase, max_word_chars,
@@ -137,6 +152,10 @@ class TaggerPreprocessor(keras.layers.Layer):
         if self.chars is not None:
             self._chars = Vocabulary(self.chars, "char")
             self.char_lookup = self._chars.layer
+        self.lm_chars = list(lm_chars) if lm_chars is not None else None
+        if self.lm_chars is not None:
+            self._lm_chars = Vocabulary(self.lm_chars, "char")
+            self.lm_char_lookup = self._lm_chars.layer
 
     def build(self, input_shape=None):
         self.built = True
@@ -153,6 +172,9 @@ class TaggerPreprocessor(keras.layers.Layer):
                                                errors="replace")[:, : self.max_word_chars]
             chars = tokens.with_flat_values(text_ops.lookup_ids(self._chars, spelled))
             out["chars"] = chars.to_tensor()
+        if self.lm_chars is not None:
+            out.update(string_inputs_tf(
+                tokens, lambda chars: text_ops.lookup_ids(self._lm_chars, chars)))
         return out
 
     def compute_output_spec(self, sentences):
@@ -161,12 +183,15 @@ class TaggerPreprocessor(keras.layers.Layer):
                "tokens": keras.KerasTensor((batch, None), dtype="string")}
         if self.chars is not None:
             out["chars"] = keras.KerasTensor((batch, None, None), dtype="int32")
+        if self.lm_chars is not None:
+            out.update({name: keras.KerasTensor((batch, None), dtype="int32")
+                        for name in STRING_INPUTS})
         return out
 
     def get_config(self) -> dict:
         return {**super().get_config(), "words": self.words, "chars": self.chars,
                 "lowercase": self.lowercase, "max_word_chars": self.max_word_chars,
-                "max_tokens": self.max_tokens}
+                "max_tokens": self.max_tokens, "lm_chars": self.lm_chars}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -260,8 +285,9 @@ def text_model(model: keras.Model, vocabs: Vocabularies, vocab_cfg: dict,
     tagger.constrain(model, vocabs.tag_names, scheme)
     sentences = keras.Input(shape=(), dtype="string", name="sentences")
     chars = vocabs.chars.tokens if "chars" in model.input else None
+    lm_chars = vocabs.lm_chars.tokens if "lm_chars" in model.input else None
     inputs = TaggerPreprocessor(vocabs.words.tokens, chars, vocab_cfg["lowercase"],
-                                vocab_cfg["max_word_chars"], max_tokens,
+                                vocab_cfg["max_word_chars"], max_tokens, lm_chars,
                                 name="preprocessor")(sentences)
     outputs = model({name: inputs[name] for name in model.input})
     answers = TagAnswers(vocabs.tag_names, scheme, name="answers")(outputs, inputs["words"],

@@ -46,7 +46,9 @@ from rnnzoo.data.corpora import data_file
 from rnnzoo.data.files import DataFormatError
 from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.saving import load_keras
+from rnnzoo.tasks.language_model.model import EMBEDDING, rnn_name
 from rnnzoo.tasks.tagger import model as tagger
+from rnnzoo.tasks.tagger import string_features
 from rnnzoo.tasks.tagger.preprocessing import (
     TAG_OFFSET,
     VOCABULARY_SCHEMA,
@@ -168,16 +170,63 @@ def build_vocabularies(sentences: Sequence[TaggedSentence], vocab_cfg: dict,
     """The vocabularies of the training ``sentences``, tags in the model's ``scheme``; or,
     starting from a trained model (``init``), that model's (see :func:`runs.vocabulary`)."""
     tokens = [t for s in sentences for t in s.tokens]
-    built = Vocabularies(
-        Vocabulary.build(word_keys(tokens, vocab_cfg), "word",
-                         min_count=vocab_cfg["min_count"], specials=()),
-        Vocabulary.build((c for t in tokens for c in t), "char", specials=()),
-        Vocabulary.build((t for s in sentences for t in model_tags(s.tags, scheme)), "word",
-                         specials=()),
-    )
-    return Vocabularies(*(vocabulary(init, f"{name}.txt", vocab, closed=name == "tags",
-                                     what=name)
-                          for name, vocab in zip(Vocabularies._fields, built)))
+    built = {
+        "words": Vocabulary.build(word_keys(tokens, vocab_cfg), "word",
+                                  min_count=vocab_cfg["min_count"], specials=()),
+        "chars": Vocabulary.build((c for t in tokens for c in t), "char", specials=()),
+        "tags": Vocabulary.build((t for s in sentences for t in model_tags(s.tags, scheme)),
+                                 "word", specials=()),
+    }
+    return Vocabularies(**{name: vocabulary(init, f"{name}.txt", vocab, closed=name == "tags",
+                                            what=name)
+                           for name, vocab in built.items()})
+
+
+def string_lm_folders(model: dict) -> dict[str, Path] | None:
+    """The recipe model's ``string_lms`` folders by direction (checked), or None."""
+    folders = model.get("string_lms")
+    if folders is None:
+        return None
+    if not isinstance(folders, dict) or set(folders) != set(string_features.DIRECTIONS) or \
+            not all(isinstance(f, str) and f for f in folders.values()):
+        raise ConfigError("model.string_lms: give {forward: FOLDER, backward: FOLDER}, two "
+                          f"trained character language models; got {folders!r}")
+    return {direction: Path(folders[direction]) for direction in string_features.DIRECTIONS}
+
+
+def string_lms(folders: dict[str, Path]) -> tuple[dict, Vocabulary]:
+    """The shared architecture (``model.string_lm``) and character vocabulary of the
+    ``string_lms`` language models; a ConfigError unless both are character language models
+    of one architecture and vocabulary, the backward one trained on reversed text."""
+    found = {}
+    for direction, folder in folders.items():
+        where = f"model.string_lms.{direction} ({folder})"
+        if not (folder / "config.yaml").is_file():
+            raise ConfigError(f"{where}: not a trained model folder (no config.yaml)")
+        config = read_config(folder)
+        model, data = config.get("model", {}), config.get("data", {})
+        if config.get("task") != "language_model" or model.get("level") != "char":
+            raise ConfigError(f"{where}: not a character language model")
+        if bool(data.get("reverse")) != (direction == "backward"):
+            raise ConfigError(f"{where}: trained on text read "
+                              f"{'backwards' if data.get('reverse') else 'forwards'}")
+        found[direction] = ({key: model[key] for key in string_features.SCHEMA if key in model},
+                            Vocabulary.load(folder / "vocab.txt", "char"))
+    (forward, forward_vocab), (backward, backward_vocab) = found.values()
+    if forward != backward or forward_vocab.tokens != backward_vocab.tokens:
+        raise ConfigError("model.string_lms: the forward and backward language models differ in "
+                          "architecture or character vocabulary")
+    return validate(forward, string_features.SCHEMA, "model.string_lm"), forward_vocab
+
+
+def copy_string_lms(model: keras.Model, folders: dict[str, Path], num_layers: int) -> None:
+    """The trained language models' embedding and recurrent weights copied into ``model``'s
+    string-feature layers."""
+    for direction, folder in folders.items():
+        lm = load_keras(folder / "model.keras")
+        sources = [EMBEDDING, *(rnn_name(k) for k in range(num_layers))]
+        for source, target in zip(sources, string_features.layer_names(direction, num_layers)):
+            model.get_layer(target).set_weights(lm.get_layer(source).get_weights())
 
 
 def first_singleton(vocabs: Vocabularies, sentences: Sequence[TaggedSentence],
@@ -360,10 +409,13 @@ def _prepared(recipe: dict, data_dir: str | None) -> tuple:
     check_averaging(training)
     splits = corpus_splits(data, recipe["seed"], data_dir, scheme)
     vocabs = build_vocabularies(splits["train"], vocab_cfg, scheme, recipe["init"])
-    model_config = validate(
-        {**recipe["model"], "word_vocab_size": len(vocabs.words),
-         "char_vocab_size": len(vocabs.chars), "num_tags": len(vocabs.tag_names)},
-        tagger.SCHEMA, "model")
+    sizes = {"word_vocab_size": len(vocabs.words), "char_vocab_size": len(vocabs.chars),
+             "num_tags": len(vocabs.tag_names)}
+    folders = string_lm_folders(recipe["model"])
+    if folders is not None:
+        sizes["string_lm"], lm_chars = string_lms(folders)
+        vocabs = vocabs._replace(lm_chars=lm_chars)
+    model_config = validate({**recipe["model"], **sizes}, tagger.SCHEMA, "model")
     return data, vocab_cfg, training, scheme, splits, vocabs, model_config
 
 
@@ -376,8 +428,13 @@ def _training_batches(prepared: tuple, seed: int) -> tf.data.Dataset:
 
 
 def _compiled(model_config: dict, training: dict) -> keras.Model:
-    return tagger.compile_for_training(tagger.build(model_config), training["learning_rate"],
-                                       training["clipnorm"], training["average_momentum"])
+    """The compiled tagger, with the string language models' weights when it has them."""
+    model = tagger.build(model_config)
+    folders = string_lm_folders(model_config)
+    if folders is not None:
+        copy_string_lms(model, folders, model_config["string_lm"]["num_layers"])
+    return tagger.compile_for_training(model, training["learning_rate"], training["clipnorm"],
+                                       training["average_momentum"])
 
 
 def training_setup(recipe: dict, data_dir: str | None,

@@ -1,0 +1,218 @@
+"""Contextual string embeddings: the English corpus and backward language models, the features
+being the language models' states at the words' ends, serving's inputs, and a tagger trained
+with them by its recipe."""
+
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from conftest import austen_folder
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_training_tagger import NER, _data_dir
+
+from rnnzoo.data import TaggedSentence, Vocabulary
+from rnnzoo.data.corpora import english, unwrapped
+from rnnzoo.saving import load_keras
+from rnnzoo.tasks.language_model import recipe as lm_recipe
+from rnnzoo.tasks.tagger import preprocessing
+from rnnzoo.tasks.tagger import recipe as tagger_recipe
+from rnnzoo.tasks.tagger.string_features import (
+    ReverseStrings,
+    StatesAtWords,
+    sentence_string,
+    string_inputs,
+)
+from rnnzoo.tasks.tagger.task import Tagger
+from rnnzoo.training.config import ConfigError
+
+SLICES = Path(__file__).parent / "data"
+CHAR_LM = {
+    "name": "tiny-charlm", "task": "language_model", "seed": 0, "description": "tests",
+    "model": {"level": "char", "cell": "lstm", "embedding_dim": 6, "hidden": 8, "num_layers": 2,
+              "tie_weights": False},
+    "data": {"corpus": "english", "valid_fraction": 0.1},
+    "vocabulary": {"min_count": 1},
+    "training": {"batch_size": 4, "bptt": 20, "epochs": 1, "learning_rate": 0.01,
+                 "eval_bptt": 50},
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """The tagger slices, Austen's tiny novels and the KJV slice, laid out as the real data."""
+    root = _data_dir(tmp_path_factory.mktemp("data"))
+    austen_folder(root)
+    (root / "bible_en_es").mkdir()
+    shutil.copy(SLICES / "kjv_rv1909_slice.tsv", root / "bible_en_es" / "kjv_rv1909.tsv")
+    return root
+
+
+@pytest.fixture(scope="module")
+def lms(tmp_path_factory, data_dir):
+    """A forward and a backward character LSTM trained one epoch on the English corpus."""
+    folders = {}
+    for direction in ("forward", "backward"):
+        out = tmp_path_factory.mktemp(direction)
+        recipe = {**CHAR_LM, "data": {**CHAR_LM["data"], "reverse": direction == "backward"}}
+        lm_recipe.train(recipe, str(data_dir), out)
+        folders[direction] = out
+    return folders
+
+
+def test_english_joins_ewt_tokens_kjv_verses_and_unwrapped_austen(data_dir):
+    sources = english(data_dir)
+    assert list(sources) == ["ewt", "kjv", "austen"]
+    first = tagger_recipe.read_split_file({"corpus": "ud_en_ewt", "column": "upos"}, "train",
+                                          data_dir)[0]
+    assert sources["ewt"].startswith(" ".join(first.tokens) + "\n")
+    assert sources["kjv"].splitlines()[0] == "In the beginning God created the heaven and the earth."
+    assert unwrapped("One\ntwo  three\n\n\n Four\n") == "One two three\nFour\n"
+
+
+def test_english_splits_cut_each_source_in_order():
+    sources = {"a": "".join(f"a{i}\n" for i in range(10)), "b": "b0\nb1\nb2\nb3\n"}
+    splits = lm_recipe.english_splits(sources, 0.1)
+    assert splits == {"train": "".join(f"a{i}\n" for i in range(8)) + sources["b"],
+                      "valid": "a8\n", "test": "a9\n"}
+    assert lm_recipe.english_splits(sources, 0.0)["train"] == sources["a"] + sources["b"]
+
+
+def test_a_backward_model_reads_every_split_reversed(data_dir):
+    data = lm_recipe.validate(CHAR_LM["data"], lm_recipe.DATA_SCHEMA, "data")
+    forward = lm_recipe.read_splits(data, "char", str(data_dir))
+    backward = lm_recipe.read_splits({**data, "reverse": True}, "char", str(data_dir))
+    assert {name: text[::-1] for name, text in forward.items()} == backward
+    with pytest.raises(ConfigError, match="only character models"):
+        lm_recipe.read_splits({**data, "reverse": True}, "word", str(data_dir))
+
+
+@pytest.mark.parametrize("tokens, string, before, after", [
+    (["I", "flew"], "\nI flew\n", [0, 2], [2, 7]),
+    (["Zürich"], "\nZürich\n", [0], [7]),
+    ([], "\n\n", [], []),
+])
+def test_sentence_string_marks_the_characters_around_each_word(tokens, string, before, after):
+    assert sentence_string(tokens) == (string, before, after)
+    for token, b, a in zip(tokens, before, after):
+        assert string[b + 1:a] == token and string[b] in " \n" and string[a] in " \n"
+
+
+def test_reverse_strings_keeps_the_padding_last():
+    ids = np.array([[5, 6, 7], [8, 9, 0], [4, 0, 0]])
+    assert ReverseStrings()(ids).numpy().tolist() == [[7, 6, 5], [9, 8, 0], [4, 0, 0]]
+
+
+def test_states_at_words_read_after_forwards_and_before_backwards():
+    forward = np.arange(5, dtype="float32").reshape(1, 5, 1)
+    backward = 10 + forward
+    chars = np.array([[1, 2, 3, 1, 0]])  # "\n" "a" "b" "\n" and padding: n = 4
+    out = StatesAtWords()([forward, backward, chars, np.array([[0]]), np.array([[3]])])
+    assert out.numpy().tolist() == [[[3.0, 13.0]]]  # h→(3); h←(4 - 1 - 0)
+
+
+def _trained_tagger(lms, data_dir, out):
+    recipe = {**NER, "model": {**NER["model"], "string_lms": {
+        direction: str(folder) for direction, folder in lms.items()}}}
+    return tagger_recipe.train(recipe, str(data_dir), out)
+
+
+@pytest.fixture(scope="module")
+def tagger_run(tmp_path_factory, lms, data_dir):
+    out = tmp_path_factory.mktemp("tagger")
+    return out, _trained_tagger(lms, data_dir, out)
+
+
+def _top_states(folder: Path, ids: list[int]) -> np.ndarray:
+    lm = load_keras(folder / "model.keras")
+    top = keras.Model(lm.input, lm.get_layer("rnn_1").output)
+    return top(np.array([ids], "int32")).numpy()[0]
+
+
+def test_the_features_are_the_language_models_states_at_the_words_ends(tagger_run, lms):
+    run, _ = tagger_run
+    model = load_keras(run / "model.keras")
+    vocabs = preprocessing.Vocabularies.load(run)
+    assert vocabs.lm_chars.tokens == Vocabulary.load(lms["forward"] / "vocab.txt", "char").tokens
+    sentences = [["I", "flew", "to", "Berlin", "."], ["We", "saw", "Zürich"], ["Ok"]]
+    rows = [TaggedSentence(s, ["O"] * len(s)) for s in sentences]
+    inputs = {k: v.to_tensor().numpy() for k, v in preprocessing.features(
+        rows, vocabs, {"lowercase": False, "max_word_chars": 30}, True).items()}
+    features = keras.Model(model.inputs, model.get_layer("string_features").output)(inputs)
+    for row, tokens in enumerate(sentences):
+        string, before, after = sentence_string(tokens)
+        forward = _top_states(lms["forward"], vocabs.lm_chars.ids(list(string)).tolist())
+        backward = _top_states(lms["backward"], vocabs.lm_chars.ids(list(string[::-1])).tolist())
+        for t in (0, len(tokens) - 1):
+            want = np.concatenate([forward[after[t]], backward[len(string) - 1 - before[t]]])
+            np.testing.assert_allclose(features[row, t], want, atol=1e-5)
+
+
+def test_training_leaves_the_language_models_frozen(tagger_run, lms):
+    run, metrics = tagger_run
+    assert 0.0 <= metrics["test"]["f1"] <= 1.0
+    model = load_keras(run / "model.keras")
+    for direction, folder in lms.items():
+        lm = load_keras(folder / "model.keras")
+        for source, target in [("embedding", f"{direction}_lm_embedding"),
+                               ("rnn_1", f"{direction}_lm_rnn_1")]:
+            for got, want in zip(model.get_layer(target).get_weights(),
+                                 lm.get_layer(source).get_weights()):
+                np.testing.assert_array_equal(got, want)
+    assert not model.get_layer("forward_lm_rnn_0").trainable
+
+
+def test_raw_sentences_are_tagged_as_the_tokenised_ones(tagger_run):
+    run, _ = tagger_run
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    task = Tagger(run, config)
+    sentences = ["I flew to Berlin .", "We saw Zürich", "", "Ok"]
+    answers = task.build_text_model()(tf.constant(sentences))
+    for sentence, tags, length in zip(sentences, answers["tags"].numpy(),
+                                      answers["lengths"].numpy()):
+        want = task._tag_many([sentence.split()])[0] if sentence else []
+        assert [t.decode() for t in tags[:length]] == want
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.text(st.characters(blacklist_categories=("Zs", "Cc", "Cs")),
+                                 min_size=1, max_size=6), max_size=5), min_size=1, max_size=3))
+def test_the_preprocessor_gives_the_string_inputs_of_the_tokens(sentences):
+    lm_chars = ["<pad>", "<unk>", "\n", " ", "a", "é"]
+    pre = preprocessing.TaggerPreprocessor(["<pad>", "<unk>", "a"], None, lowercase=True,
+                                           max_word_chars=30, lm_chars=lm_chars)
+    out = pre(tf.constant([" ".join(tokens) for tokens in sentences]))
+    want = string_inputs([" ".join(tokens).split() for tokens in sentences],
+                         Vocabulary(lm_chars, "char"))
+    for name, ragged in want.items():
+        padded = ragged.to_tensor().numpy()
+        got = out[name].numpy()
+        np.testing.assert_array_equal(got[:, :padded.shape[1]], padded, err_msg=name)
+        assert not got[:, padded.shape[1]:].any()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f: {"forward": f["forward"]}, "give {forward: FOLDER, backward: FOLDER}"),
+    (lambda f: {"forward": f["forward"], "backward": f["forward"]}, "read forwards"),
+    (lambda f: {"forward": f["backward"], "backward": f["backward"]}, "read backwards"),
+    (lambda f: {"forward": f["forward"], "backward": "/no/such/folder"}, "no config.yaml"),
+])
+def test_bad_string_lms_are_named(lms, data_dir, tmp_path, change, message):
+    folders = {k: str(v) for k, v in lms.items()}
+    recipe = {**NER, "model": {**NER["model"], "string_lms": change(folders)}}
+    with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        tagger_recipe.train(recipe, str(data_dir), tmp_path / "run")
+
+
+def test_language_models_of_other_vocabularies_are_refused(lms, data_dir, tmp_path):
+    other = tmp_path / "backward"
+    shutil.copytree(lms["backward"], other)
+    (other / "vocab.txt").write_text((other / "vocab.txt").read_text() + "§\n")
+    recipe = {**NER, "model": {**NER["model"], "string_lms": {
+        "forward": str(lms["forward"]), "backward": str(other)}}}
+    with pytest.raises(ConfigError, match="differ in architecture or character vocabulary"):
+        tagger_recipe.train(recipe, str(data_dir), tmp_path / "run")
