@@ -216,3 +216,26 @@ def test_language_models_of_other_vocabularies_are_refused(lms, data_dir, tmp_pa
         "forward": str(lms["forward"]), "backward": str(other)}}}
     with pytest.raises(ConfigError, match="differ in architecture or character vocabulary"):
         tagger_recipe.train(recipe, str(data_dir), tmp_path / "run")
+
+
+def test_a_tagger_with_string_features_fine_tunes_without_the_language_models(tagger_run,
+                                                                             data_dir, tmp_path):
+    run, _ = tagger_run
+    recipe = {**NER, "init": {"from": str(run)}, "model": {**NER["model"], "string_lms": {
+        "forward": "/gone/forward", "backward": "/gone/backward"}}}
+    tagger_recipe.train(recipe, str(data_dir), tmp_path / "tuned")
+    base, tuned = load_keras(run / "model.keras"), load_keras(tmp_path / "tuned" / "model.keras")
+    for name in ("forward_lm_rnn_0", "backward_lm_embedding"):
+        for got, want in zip(tuned.get_layer(name).get_weights(),
+                             base.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(got, want)
+    assert (tmp_path / "tuned" / "lm_chars.txt").read_text() == (run / "lm_chars.txt").read_text()
+
+
+def test_fine_tuning_a_tagger_without_them_is_refused(data_dir, tmp_path, lms):
+    plain = tmp_path / "plain"
+    tagger_recipe.train(NER, str(data_dir), plain)
+    recipe = {**NER, "init": {"from": str(plain)}, "model": {**NER["model"], "string_lms": {
+        direction: str(folder) for direction, folder in lms.items()}}}
+    with pytest.raises(ConfigError, match="a tagger without string language models"):
+        tagger_recipe.train(recipe, str(data_dir), tmp_path / "tuned")

@@ -219,6 +219,21 @@ def string_lms(folders: dict[str, Path]) -> tuple[dict, Vocabulary]:
     return validate(forward, string_features.SCHEMA, "model.string_lm"), forward_vocab
 
 
+def string_lms_to_train(recipe: dict) -> tuple[dict, Vocabulary]:
+    """The string language models' architecture and vocabulary: from their folders, or, when
+    starting from a trained tagger (``init``, e.g. ``rnnzoo finetune``), from that tagger,
+    which holds their weights (its ``model.string_lm`` and ``lm_chars.txt``)."""
+    if not recipe["init"]:
+        return string_lms(string_lm_folders(recipe["model"]))
+    base = Path(recipe["init"]["from"])
+    architecture = read_config(base).get("model", {}).get("string_lm")
+    if architecture is None or not (base / "lm_chars.txt").is_file():
+        raise ConfigError(f"init.from: {base} is a tagger without string language models, "
+                          "which model.string_lms asks for")
+    return (validate(architecture, string_features.SCHEMA, "model.string_lm"),
+            Vocabulary.load(base / "lm_chars.txt", "char"))
+
+
 def copy_string_lms(model: keras.Model, folders: dict[str, Path], num_layers: int) -> None:
     """The trained language models' embedding and recurrent weights copied into ``model``'s
     string-feature layers."""
@@ -411,9 +426,8 @@ def _prepared(recipe: dict, data_dir: str | None) -> tuple:
     vocabs = build_vocabularies(splits["train"], vocab_cfg, scheme, recipe["init"])
     sizes = {"word_vocab_size": len(vocabs.words), "char_vocab_size": len(vocabs.chars),
              "num_tags": len(vocabs.tag_names)}
-    folders = string_lm_folders(recipe["model"])
-    if folders is not None:
-        sizes["string_lm"], lm_chars = string_lms(folders)
+    if string_lm_folders(recipe["model"]) is not None:
+        sizes["string_lm"], lm_chars = string_lms_to_train(recipe)
         vocabs = vocabs._replace(lm_chars=lm_chars)
     model_config = validate({**recipe["model"], **sizes}, tagger.SCHEMA, "model")
     return data, vocab_cfg, training, scheme, splits, vocabs, model_config
@@ -427,11 +441,12 @@ def _training_batches(prepared: tuple, seed: int) -> tf.data.Dataset:
         training, seed, first_singleton(vocabs, splits["train"], vocab_cfg))
 
 
-def _compiled(model_config: dict, training: dict) -> keras.Model:
-    """The compiled tagger, with the string language models' weights when it has them."""
+def _compiled(model_config: dict, training: dict, lm_weights: bool = True) -> keras.Model:
+    """The compiled tagger, with the string language models' weights when it has them and
+    ``lm_weights`` (not when its weights come from a trained tagger)."""
     model = tagger.build(model_config)
     folders = string_lm_folders(model_config)
-    if folders is not None:
+    if folders is not None and lm_weights:
         copy_string_lms(model, folders, model_config["string_lm"]["num_layers"])
     return tagger.compile_for_training(model, training["learning_rate"], training["clipnorm"],
                                        training["average_momentum"])
@@ -470,7 +485,8 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
 
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(
-        checkpoints, resume, lambda: _compiled(model_config, training), recipe["init"], options)
+        checkpoints, resume, lambda: _compiled(model_config, training, not recipe["init"]),
+        recipe["init"], options)
     monitor = "val_f1" if scheme is not None else "val_accuracy"
     checkpoint = EpochCheckpoint(checkpoints, history, monitor=monitor, mode="max")
     model.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,
