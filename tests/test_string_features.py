@@ -239,3 +239,15 @@ def test_fine_tuning_a_tagger_without_them_is_refused(data_dir, tmp_path, lms):
         direction: str(folder) for direction, folder in lms.items()}}}
     with pytest.raises(ConfigError, match="a tagger without string language models"):
         tagger_recipe.train(recipe, str(data_dir), tmp_path / "tuned")
+
+
+def test_a_backward_models_sample_is_the_text_before_the_prompt_in_reading_order(lms):
+    from rnnzoo.tasks.language_model.task import SAMPLE_PROMPTS, LanguageModel
+
+    folder = lms["backward"]
+    task = LanguageModel(folder, yaml.safe_load((folder / "config.yaml").read_text()))
+    lines = task.samples()
+    written = task.continuation(SAMPLE_PROMPTS["char"][::-1], max_tokens=300, temperature=0.8,
+                                seed=0)
+    assert lines[3] == written[::-1] and lines[3].endswith(SAMPLE_PROMPTS["char"])
+    assert lines[0].startswith("Written backwards")

@@ -74,10 +74,16 @@ class LanguageModel(TaskModel):
                 self._scores(string_tensor(self._read(list(texts)))).items()}
 
     def samples(self) -> list[str]:
-        """300 characters (or 60 words) at temperature 0.8, seed 0, from a fixed prompt."""
-        text = self.continuation(SAMPLE_PROMPTS[self.level],
+        """300 characters (or 60 words) at temperature 0.8, seed 0, from a fixed prompt; a
+        backward model (``data.reverse``) is given the prompt reversed, and what it writes,
+        the text before the prompt, is shown in reading order."""
+        prompt, backward = SAMPLE_PROMPTS[self.level], self.config["data"].get("reverse", False)
+        text = self.continuation(prompt[::-1] if backward else prompt,
                                  max_tokens=300 if self.level == "char" else 60,
                                  temperature=0.8, seed=0)
+        if backward:
+            return ["Written backwards (temperature 0.8, seed 0) from a fixed prompt, its last "
+                    "words, and shown in reading order:", "", "```", text[::-1], "```"]
         return ["Temperature 0.8, seed 0, from a fixed prompt:", "", "```", text, "```"]
 
     def normalise(self, prompt: str) -> str:
