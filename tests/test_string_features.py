@@ -251,3 +251,18 @@ def test_a_backward_models_sample_is_the_text_before_the_prompt_in_reading_order
                                 seed=0)
     assert lines[3] == written[::-1] and lines[3].endswith(SAMPLE_PROMPTS["char"])
     assert lines[0].startswith("Written backwards")
+
+
+def test_the_exported_tagger_answers_as_in_process_without_python_ops(tagger_run, tmp_path):
+    run, _ = tagger_run
+    task = Tagger(run, yaml.safe_load((run / "config.yaml").read_text()))
+    loaded = tf.saved_model.load(str(task.export(tmp_path)))
+    sentences = ["I flew to Berlin .", "We saw Zürich"]
+    served = loaded.signatures["serving_default"](sentences=tf.constant(sentences))
+    for row, sentence in enumerate(sentences):
+        length = int(served["lengths"][row])
+        assert [t.decode() for t in served["tags"][row, :length].numpy()] == \
+            task._tag_many([sentence.split()])[0]
+    ops = {node.op for function in loaded.signatures["serving_default"].graph.as_graph_def()
+           .library.function for node in function.node_def}
+    assert not ops & {"PyFunc", "EagerPyFunc", "XlaLaunch"}
