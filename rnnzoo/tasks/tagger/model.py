@@ -8,8 +8,9 @@ outputs the Viterbi tags) or a softmax (outputs p(tag | t), trained on cross-ent
 
 Inputs are a dict: ``"words"`` (B, T) int32 with 0 as padding, with character features
 ``"chars"`` (B, T, C) int32 with 0 as padding, and with contextual string embeddings
-(:mod:`rnnzoo.tasks.tagger.string_features`) the sentence string's characters and positions. The model is flat and functional (no nested
-models), so :func:`rnnzoo.layers.convert_model`, ``clone_model`` and ``.keras`` files handle it.
+(:mod:`rnnzoo.tasks.tagger.string_features`) the sentence string's characters and positions.
+The model is flat and functional (no nested models), so :func:`rnnzoo.layers.convert_model`,
+``clone_model`` and ``.keras`` files handle it.
 """
 
 from __future__ import annotations
