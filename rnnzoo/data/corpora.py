@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from rnnzoo.data.conll import read_conllu
-from rnnzoo.data.files import DataFormatError, iter_lines, read_text
+from rnnzoo.data.files import read_text, tsv_columns
 
 DATA_ENV = "RNNZOO_DATA"
 AUSTEN_TITLES = ("EMMA", "MANSFIELD PARK", "NORTHANGER ABBEY", "PERSUASION",
@@ -71,29 +71,6 @@ def unwrapped(text: str) -> str:
     return "\n".join(" ".join(p.split()) for p in paragraphs if p.strip()) + "\n"
 
 
-def tsv_column(path: str | os.PathLike, column: str) -> list[str]:
-    """One column, by its header name, of a tab-separated file; blank lines skipped, a line
-    of another width a :class:`DataFormatError`."""
-    lines = iter_lines(path)
-    _, header = next(lines, (1, ""))
-    columns = header.split("\t")
-    if column not in columns:
-        raise DataFormatError(path, 1, f"no column {column!r} (columns: {columns})")
-    index, values = columns.index(column), []
-    for number, line in lines:
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != len(columns):
-            raise DataFormatError(path, number, f"expected {len(columns)} tab-separated "
-                                                f"columns, got {len(fields)}")
-        values.append(fields[index].strip())
-    return values
-
-
-ENGLISH_SOURCES = ("ewt", "kjv", "austen")
-
-
 def english(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     """Unlabelled English text for character language models, one text per source, a
     sentence, verse or paragraph a line: the UD English EWT **train** sentences (their tokens
@@ -101,7 +78,7 @@ def english(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     verses (``bible_en_es/kjv_rv1909.tsv``, column ``en``) and Jane Austen's six novels
     unwrapped."""
     ewt = read_conllu(data_file("ud_en_ewt/en_ewt-ud-train.conllu", data_dir))
-    kjv = tsv_column(data_file("bible_en_es/kjv_rv1909.tsv", data_dir), "en")
+    kjv = tsv_columns(data_file("bible_en_es/kjv_rv1909.tsv", data_dir), ("en",))
     return {"ewt": "".join(" ".join(s.tokens) + "\n" for s in ewt),
-            "kjv": "".join(verse + "\n" for verse in kjv),
+            "kjv": "".join(verse + "\n" for (verse,) in kjv),
             "austen": unwrapped(read_text(data_file("austen/austen.txt", data_dir)))}

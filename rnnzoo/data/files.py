@@ -48,6 +48,29 @@ def iter_lines(path: PathLike, keepends: bool = False) -> Iterator[tuple[int, st
             yield number, line
 
 
+def tsv_columns(path: PathLike, names: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The ``names`` columns (by header name, stripped) of each line of a tab-separated file;
+    blank lines skipped, a missing column or a line of another width a
+    :class:`DataFormatError`."""
+    lines = iter_lines(path)
+    _, header = next(lines, (1, ""))
+    columns = header.split("\t")
+    for name in names:
+        if name not in columns:
+            raise DataFormatError(path, 1, f"no column {name!r} (columns: {columns})")
+    indices = [columns.index(name) for name in names]
+    rows = []
+    for number, line in lines:
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(columns):
+            message = f"expected {len(columns)} tab-separated columns, got {len(fields)}"
+            raise DataFormatError(path, number, message)
+        rows.append(tuple(fields[i].strip() for i in indices))
+    return rows
+
+
 def read_text(path: PathLike) -> str:
     """The whole UTF-8 file as one string, line endings kept."""
     return "".join(line for _, line in iter_lines(path, keepends=True))

@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from rnnzoo.data.batching import bucket_batch
 from rnnzoo.data.corpora import data_file
-from rnnzoo.data.files import DataFormatError, PathLike, iter_lines
+from rnnzoo.data.files import DataFormatError, PathLike, iter_lines, tsv_columns
 from rnnzoo.data.vocab import Vocabulary, token_lists
 from rnnzoo.metrics import bleu, chrf
 from rnnzoo.saving import load_keras
@@ -139,24 +139,8 @@ class Verse(NamedTuple):
 def read_verses(path: PathLike, source_column: str, target_column: str) -> list[Verse]:
     """The verses of a TSV file whose header names the columns ``book``, ``verse`` and the two
     text columns; blank lines are skipped, a short or long line is a :class:`DataFormatError`."""
-    lines = iter_lines(path)
-    _, header = next(lines, (1, ""))
-    columns = header.split("\t")
-    wanted = ("book", "verse", source_column, target_column)
-    for name in wanted:
-        if name not in columns:
-            raise DataFormatError(path, 1, f"no column {name!r} (columns: {columns})")
-    indices = [columns.index(name) for name in wanted]
-    verses = []
-    for number, line in lines:
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != len(columns):
-            message = f"expected {len(columns)} tab-separated columns, got {len(fields)}"
-            raise DataFormatError(path, number, message)
-        verses.append(Verse(*(fields[i].strip() for i in indices)))
-    return verses
+    return [Verse(*row) for row in tsv_columns(path, ("book", "verse", source_column,
+                                                       target_column))]
 
 
 def usual_forms(texts: Sequence[str]) -> dict[str, str]:
