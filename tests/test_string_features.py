@@ -2,6 +2,7 @@
 being the language models' states at the words' ends, serving's inputs, and a tagger trained
 with them by its recipe."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from rnnzoo.data import TaggedSentence, Vocabulary
 from rnnzoo.data.corpora import english, unwrapped
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.language_model import recipe as lm_recipe
-from rnnzoo.tasks.tagger import preprocessing
+from rnnzoo.tasks.tagger import feature_cache, preprocessing
+from rnnzoo.tasks.tagger import model as tagger_model
 from rnnzoo.tasks.tagger import recipe as tagger_recipe
 from rnnzoo.tasks.tagger.string_features import (
     ReverseStrings,
@@ -266,3 +268,76 @@ def test_the_exported_tagger_answers_as_in_process_without_python_ops(tagger_run
     ops = {node.op for function in loaded.signatures["serving_default"].graph.as_graph_def()
            .library.function for node in function.node_def}
     assert not ops & {"PyFunc", "EagerPyFunc", "XlaLaunch"}
+
+
+def _string_tagger(lms, epochs: int, cache: bool) -> dict:
+    """Two epochs' worth of a deterministic (no shuffling, no word dropout) averaged tagger."""
+    training = {**NER["training"], "epochs": epochs, "batch_size": 2, "shuffle": False,
+                "word_dropout": 0.0, "singleton_dropout": 0.0, "average_momentum": 0.9,
+                "average_start": 1, "cache_string_features": cache}
+    return {**NER, "training": training, "model": {**NER["model"], "string_lms": {
+        direction: str(folder) for direction, folder in lms.items()}}}
+
+
+def _fitted(recipe, data_dir, out, resume=False):
+    tagger_recipe.train(recipe, str(data_dir), out, resume=resume)
+    history = json.loads((out / "history.json").read_text())
+    return history, load_keras(out / "model.keras").get_weights()
+
+
+def test_cached_string_features_train_as_the_language_models_run_at_each_step(lms, data_dir,
+                                                                              tmp_path):
+    run, run_weights = _fitted(_string_tagger(lms, 2, False), data_dir, tmp_path / "run")
+    cached, cached_weights = _fitted(_string_tagger(lms, 2, True), data_dir, tmp_path / "cached")
+    assert cached["loss"] == pytest.approx(run["loss"], rel=1e-4)
+    assert cached["val_f1"] == pytest.approx(run["val_f1"], abs=1e-6)
+    assert max(float(abs(a - b).max()) for a, b in zip(cached_weights, run_weights)) < 1e-4
+    _fitted(_string_tagger(lms, 1, True), data_dir, tmp_path / "parts")
+    parts, parts_weights = _fitted(_string_tagger(lms, 2, True), data_dir, tmp_path / "parts",
+                                   resume=True)
+    assert parts["loss"] == pytest.approx(cached["loss"], rel=1e-5)
+    assert max(float(abs(a - b).max()) for a, b in zip(parts_weights, cached_weights)) < 1e-5
+    checkpoint = load_keras(next((tmp_path / "parts" / "checkpoints").glob("checkpoint-*.keras")))
+    assert {"lm_chars", "lm_before", "lm_after"} <= set(checkpoint.input)
+
+
+def test_the_cached_features_are_the_feature_layers_and_the_head_tags_as_the_model(tagger_run):
+    run, _ = tagger_run
+    model = load_keras(run / "model.keras")
+    vocabs = preprocessing.Vocabularies.load(run)
+    sentences = [["I", "flew", "to", "Berlin", "."], ["Ok"], ["We", "saw", "Zürich", "again"]]
+    rows = [TaggedSentence(s, ["O"] * len(s)) for s in sentences]
+    inputs = preprocessing.features(rows, vocabs, {"lowercase": False, "max_word_chars": 30}, True)
+    cached = feature_cache.cached_inputs(model, inputs, batch_size=2)
+    assert set(cached) == {"words", "chars", feature_cache.FEATURES}
+    padded = {k: v.to_tensor().numpy() for k, v in inputs.items()}
+    want = keras.Model(model.inputs, model.get_layer("string_features").output)(padded).numpy()
+    for row, tokens in enumerate(sentences):
+        got = cached[feature_cache.FEATURES][row].numpy()
+        assert got.shape == (len(tokens), want.shape[-1])
+        np.testing.assert_allclose(got, want[row, :len(tokens)], atol=1e-5)
+    head = feature_cache.head_model(model)
+    tags = head({k: v.to_tensor() for k, v in cached.items()}).numpy()
+    np.testing.assert_array_equal(tags, model(padded).numpy())
+
+
+def test_a_tagger_without_string_features_has_no_head_to_cache():
+    model = tagger_model.build({"word_vocab_size": 20, "num_tags": 3, "word_dim": 8, "hidden": 8,
+                                "char_features": None})
+    with pytest.raises(ValueError, match="tagger: no 'string_features' layer, nothing to cache"):
+        feature_cache.head_model(model)
+
+
+def test_padding_words_change_no_output_of_a_tagger_with_string_features():
+    string_lm = {"vocab_size": 12, "embedding_dim": 4, "hidden": 6, "num_layers": 1,
+                 "cell": "lstm", "tie_weights": False}
+    config = {"word_vocab_size": 20, "num_tags": 5, "char_vocab_size": 10, "word_dim": 8,
+              "char_dim": 4, "char_hidden": 4, "hidden": 8, "head": "softmax",
+              "string_lm": string_lm}
+    model = tagger_model.build(config)
+    padded = {"words": [[3, 4, 0, 0]], "chars": [[[2, 3], [4, 0], [0, 0], [0, 0]]],
+              "lm_chars": [[1, 2, 3, 1, 4, 1, 0, 0]], "lm_before": [[0, 3, 0, 0]],
+              "lm_after": [[3, 5, 0, 0]]}
+    padded = {k: np.array(v, "int32") for k, v in padded.items()}
+    unpadded = {k: v if k == "lm_chars" else v[:, :2] for k, v in padded.items()}
+    np.testing.assert_allclose(model(padded).numpy()[:, :2], model(unpadded).numpy(), atol=1e-7)

@@ -309,8 +309,12 @@ class CRFModel(keras.Model):
             raise ValueError(f"CRFModel {self.name!r}: the loss is the CRF's negative "
                              "log-likelihood and tags are scored with rnnzoo.metrics; compile "
                              "with an optimizer only (no loss, no metrics)")
-        # The CRF node's inputs: the potentials, then the mask when Keras propagated one.
-        scored = keras.Model(self.input, self.crf.input)(x, training=training)
+        # This model's CRF node's inputs (the layer may serve other models too): the
+        # potentials, then the mask when Keras propagated one.
+        crf, node_index, _ = self.outputs[0]._keras_history
+        node_inputs = list(crf._inbound_nodes[node_index].input_tensors)
+        scored = keras.Model(self.input, node_inputs if len(node_inputs) > 1 else node_inputs[0])(
+            x, training=training)
         potentials, mask = scored if isinstance(scored, (list, tuple)) else (scored, None)
         loss = self.crf.negative_log_likelihood(potentials, y, mask, sample_weight)
         return loss + tf.add_n(self.losses) if self.losses else loss

@@ -80,17 +80,23 @@ class EpochCheckpoint(keras.callbacks.Callback):
     """Saves model, optimizer and history (with each epoch's seconds) after every epoch,
     atomically (in a multi-worker cluster, the chief only); and ``best-N.weights.h5`` whenever
     ``monitor`` reaches its best value of the whole history, resumed epochs included (what the
-    run's final model is made of: :func:`best_weights`)."""
+    run's final model is made of: :func:`best_weights`). With ``saved``, that model is saved in
+    place of the fitted one, a part of it that shares its weights and optimizer (a tagger's head
+    fitted on cached features: :mod:`rnnzoo.tasks.tagger.feature_cache`)."""
 
     def __init__(self, directory: str | os.PathLike, history: dict | None = None,
-                 monitor: str = "val_loss", mode: str = "min"):
+                 monitor: str = "val_loss", mode: str = "min", saved: keras.Model | None = None):
         super().__init__()
+        self.saved = saved
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.directory = Path(directory)
         self.history = history or {}
         self.monitor, self.best = monitor, min if mode == "min" else max
         self.best_file = _state(self.directory).get("best")
+
+    def set_model(self, model):
+        super().set_model(model if self.saved is None else self.saved)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()

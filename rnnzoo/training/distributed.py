@@ -74,7 +74,11 @@ def clip_after_all_reduce(optimizer: keras.optimizers.Optimizer) -> None:
     """``optimizer``'s gradient clipping (``clipnorm``, ``global_clipnorm``, ``clipvalue``)
     applied to the gradient summed over the replicas, as on one device. Keras 3 clips each
     replica's share of the gradient before the sum (``BaseOptimizer.apply`` then
-    ``_backend_update_step``), which makes the update depend on the number of replicas."""
+    ``_backend_update_step``), which makes the update depend on the number of replicas. An
+    optimizer already changed is left as it is (two models may share one)."""
+    if getattr(optimizer, "_clips_after_all_reduce", False):
+        return
+    optimizer._clips_after_all_reduce = True
     clip, all_reduce = optimizer._clip_gradients, optimizer._all_reduce_sum_gradients
 
     def reduce_then_clip(grads_and_vars):

@@ -139,7 +139,47 @@ class FoldWords(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class UnfoldWords(keras.layers.Layer):
+class MaskWords(keras.layers.Layer):
+    """[word vectors (B, T, H), word ids (B, T)] → the vectors, masked where the word id is 0.
+    (``Concatenate`` unmasks a position when any of its inputs has no mask there: word
+    features without one would make the BiLSTM read the padding, and a sentence's tags would
+    depend on the longest sentence in its batch.)
+
+    Args:
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
+
+    Call arguments:
+        inputs: The list `[vectors, word_ids]`: the word vectors `(B, T, H)` and the word ids
+            `(B, T)`, 0 at padding.
+
+    Returns:
+        The vectors `(B, T, H)`, with the mask `word id ≠ 0`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from rnnzoo.tasks.tagger.model import MaskWords
+
+    word_ids = np.array([[4, 5, 0], [6, 0, 0]])
+    vectors = np.ones((2, 3, 8), "float32")
+    MaskWords().compute_mask([vectors, word_ids]).numpy().tolist()
+    # [[True, True, False], [True, False, False]]
+    ```
+    """
+
+    def call(self, inputs):
+        return inputs[0]
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.not_equal(inputs[1], 0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class UnfoldWords(MaskWords):
     """[word vectors (B·T, H), word ids (B, T)] → (B, T, H): back from :class:`FoldWords`,
     masked where the word id is 0. (Without a mask, ``Concatenate`` with the word embeddings
     would unmask the padding, and the BiLSTM would read it: a sentence's tags then depended
@@ -174,9 +214,6 @@ class UnfoldWords(keras.layers.Layer):
         vectors, word_ids = inputs
         shape = ops.shape(word_ids)
         return ops.reshape(vectors, (shape[0], shape[1], -1))
-
-    def compute_mask(self, inputs, mask=None):
-        return ops.not_equal(inputs[1], 0)
 
     def compute_output_shape(self, input_shape):
         vectors, word_ids = input_shape
@@ -294,7 +331,8 @@ def build(config: Mapping[str, Any]) -> keras.Model:
     if config["string_lm"] is not None:
         inputs.update({name: keras.Input((None,), dtype="int32", name=name)
                        for name in STRING_INPUTS})
-        strings = string_features(config["string_lm"], inputs)
+        strings = MaskWords(name="string_features_mask")(
+            [string_features(config["string_lm"], inputs), inputs["words"]])
         features = keras.layers.Concatenate(name="string_word_features")([features, strings])
     x = keras.layers.Dropout(config["dropout"], name="features_dropout")(features)
     for k in range(1, config["num_layers"] + 1):
@@ -418,7 +456,7 @@ def tagging_function(model: keras.Model, tag_names: Sequence[str],
     traced once for all batch, sentence and word lengths (``model.predict`` retraces for each
     new shape)."""
     allowed = constrain(model, tag_names, scheme)
-    spec = {name: tf.TensorSpec((None,) * len(x.shape), tf.int32, name=name)
+    spec = {name: tf.TensorSpec((None,) * len(x.shape), x.dtype, name=name)
             for name, x in model.input.items()}
 
     @tf.function(input_signature=[spec])

@@ -47,8 +47,8 @@ from rnnzoo.data.files import DataFormatError
 from rnnzoo.metrics import entity_scores, token_accuracy
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.language_model.model import EMBEDDING, rnn_name
+from rnnzoo.tasks.tagger import feature_cache, string_features
 from rnnzoo.tasks.tagger import model as tagger
-from rnnzoo.tasks.tagger import string_features
 from rnnzoo.tasks.tagger.preprocessing import (
     TAG_OFFSET,
     VOCABULARY_SCHEMA,
@@ -59,6 +59,7 @@ from rnnzoo.tasks.tagger.preprocessing import (
     model_tags,
     word_keys,
 )
+from rnnzoo.training import distributed
 from rnnzoo.training.averaging import (
     AVERAGE_MOMENTUM,
     AVERAGE_START,
@@ -162,6 +163,11 @@ TRAINING_SCHEMA = {
                              doc="the sentences tagged at once when validating and evaluating"),
     "average_momentum": AVERAGE_MOMENTUM,
     "average_start": AVERAGE_START,
+    "cache_string_features": Field(bool, default=True,
+                                   doc="with `string_lms`: compute each sentence's string "
+                                       "features once and fit the layers above them (the same "
+                                       "training, faster); false runs the language models at "
+                                       "every step"),
 }
 
 
@@ -433,11 +439,14 @@ def _prepared(recipe: dict, data_dir: str | None) -> tuple:
     return data, vocab_cfg, training, scheme, splits, vocabs, model_config
 
 
-def _training_batches(prepared: tuple, seed: int) -> tf.data.Dataset:
+def _training_batches(prepared: tuple, seed: int,
+                      inputs: Callable[[dict], dict] = lambda x: x) -> tf.data.Dataset:
+    """The training batches of the prepared recipe, their inputs passed through ``inputs``."""
     _, vocab_cfg, training, scheme, splits, vocabs, model_config = prepared
     chars = model_config["char_features"] is not None
     return training_dataset(
-        features(splits["train"], vocabs, vocab_cfg, chars), tag_ids(splits["train"], vocabs, scheme),
+        inputs(features(splits["train"], vocabs, vocab_cfg, chars)),
+        tag_ids(splits["train"], vocabs, scheme),
         training, seed, first_singleton(vocabs, splits["train"], vocab_cfg))
 
 
@@ -477,25 +486,29 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
 
     save_run_files(save_files)
 
-    train_ds = options.even_batches(_training_batches(prepared, recipe["seed"]))
-    valid_inputs = features(splits["valid"], vocabs, vocab_cfg, chars)
-    score = partial(scores, inputs=valid_inputs, gold=[s.tags for s in splits["valid"]],
-                    tag_names=vocabs.tag_names, scheme=scheme,
-                    batch_size=training["eval_batch_size"])
-
     checkpoints = out / "checkpoints"
     model, initial_epoch, history = start_model(
         checkpoints, resume, lambda: _compiled(model_config, training, not recipe["init"]),
         recipe["init"], options)
+    fitted, inputs = model, lambda x: x
+    if model_config["string_lm"] is not None and training["cache_string_features"]:
+        with options.model_scope(options.distribution()):
+            fitted = distributed.prepare(feature_cache.head_model(model), options.distribution())
+        inputs = partial(feature_cache.cached_inputs, model,
+                         batch_size=training["eval_batch_size"])
+    train_ds = options.even_batches(_training_batches(prepared, recipe["seed"], inputs))
+    score = partial(scores, inputs=inputs(features(splits["valid"], vocabs, vocab_cfg, chars)),
+                    gold=[s.tags for s in splits["valid"]], tag_names=vocabs.tag_names,
+                    scheme=scheme, batch_size=training["eval_batch_size"])
     monitor = "val_f1" if scheme is not None else "val_accuracy"
-    checkpoint = EpochCheckpoint(checkpoints, history, monitor=monitor, mode="max")
-    model.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,
-              callbacks=[*run_callbacks(out, options),
-                         *averaging_callbacks(model, resumed=initial_epoch > 0,
-                                              start=training["average_start"]),
-                         *_callbacks(score, monitor, training, checkpoint, vocabs.tag_names,
-                                     scheme)],
-              verbose=options.verbose)
+    checkpoint = EpochCheckpoint(checkpoints, history, monitor=monitor, mode="max", saved=model)
+    fitted.fit(train_ds, epochs=training["epochs"], initial_epoch=initial_epoch, shuffle=False,
+               callbacks=[*run_callbacks(out, options),
+                          *averaging_callbacks(model, resumed=initial_epoch > 0,
+                                               start=training["average_start"]),
+                          *_callbacks(score, monitor, training, checkpoint, vocabs.tag_names,
+                                      scheme)],
+               verbose=options.verbose)
 
     return finish(out, model, lambda: tagger.build(model_config), evaluate, data_dir,
                   checkpoint.history, data)
