@@ -305,9 +305,11 @@ def test_the_cached_features_are_the_feature_layers_and_the_head_tags_as_the_mod
     run, _ = tagger_run
     model = load_keras(run / "model.keras")
     vocabs = preprocessing.Vocabularies.load(run)
-    sentences = [["I", "flew", "to", "Berlin", "."], ["Ok"], ["We", "saw", "Zürich", "again"]]
+    sentences = [["I", "flew", "to", "Berlin", "."], ["Ok"], ["We", "saw", "Zürich", "again"],
+                 ["longer"] * 80, ["long"] * 70]
     rows = [TaggedSentence(s, ["O"] * len(s)) for s in sentences]
     inputs = preprocessing.features(rows, vocabs, {"lowercase": False, "max_word_chars": 30}, True)
+    # Batches of 2 sentences or 2 × 256 characters: the long two (over 256 each) go one by one.
     cached = feature_cache.cached_inputs(model, inputs, batch_size=2)
     assert set(cached) == {"words", "chars", feature_cache.FEATURES}
     padded = {k: v.to_tensor().numpy() for k, v in inputs.items()}
@@ -341,3 +343,13 @@ def test_padding_words_change_no_output_of_a_tagger_with_string_features():
     padded = {k: np.array(v, "int32") for k, v in padded.items()}
     unpadded = {k: v if k == "lm_chars" else v[:, :2] for k, v in padded.items()}
     np.testing.assert_allclose(model(padded).numpy()[:, :2], model(unpadded).numpy(), atol=1e-7)
+
+
+@pytest.mark.parametrize("cache, inputs", [
+    (True, {"words", "chars", "lm_features"}),
+    (False, {"words", "chars", "lm_chars", "lm_before", "lm_after"})])
+def test_the_benchmarked_setup_fits_what_training_fits(lms, data_dir, cache, inputs):
+    model, batches = tagger_recipe.training_setup(_string_tagger(lms, 1, cache), str(data_dir))
+    x, _ = next(iter(batches))
+    assert set(model.input) == set(x) == inputs
+    assert model.optimizer is not None

@@ -19,6 +19,9 @@ from rnnzoo.tasks.tagger.string_features import INPUTS as STRING_INPUTS
 FEATURES = "lm_features"
 """The head's input in place of the string inputs: each word's string features (B, T, 2H)."""
 FEATURES_LAYER = "string_features"
+CHARS_PER_SENTENCE = 256
+"""The padded characters per sentence of a batch the language models run over at once: a batch
+of long sentences holds fewer of them."""
 
 
 def head_model(model: keras.Model) -> keras.Model:
@@ -56,22 +59,26 @@ def cached_inputs(model: keras.Model, inputs: dict[str, tf.RaggedTensor],
                   batch_size: int = 128) -> dict[str, tf.RaggedTensor]:
     """``inputs`` (ragged, per sentence) for :func:`head_model`: the string inputs replaced by
     :data:`FEATURES`, ragged (N, None, 2H) float32, computed by ``model``'s frozen language
-    models in batches of sentences of similar lengths."""
+    models over sentences of similar lengths, at most ``batch_size`` of them and
+    ``batch_size`` × :data:`CHARS_PER_SENTENCE` padded characters at once."""
     features = keras.Model({name: model.input[name] for name in STRING_INPUTS},
                            model.get_layer(FEATURES_LAYER).output)
     spec = {name: tf.TensorSpec((None, None), tf.int32, name=name) for name in STRING_INPUTS}
     compute = tf.function(lambda x: features(x, training=False), input_signature=[spec])
     words = inputs["lm_before"].row_lengths().numpy()
-    order = np.argsort(inputs["lm_chars"].row_lengths().numpy(), kind="stable")
-    rows: list[np.ndarray] = [np.empty(0)] * len(words)
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
+    chars = inputs["lm_chars"].row_lengths().numpy()
+    starts = np.concatenate([[0], np.cumsum(words)])
+    values = np.zeros((starts[-1], features.output_shape[-1]), "float32")
+    order, done = np.argsort(chars, kind="stable"), 0
+    while done < len(order):
+        longest = chars[order[min(done + batch_size, len(order)) - 1]]
+        size = max(1, min(batch_size, batch_size * CHARS_PER_SENTENCE // max(longest, 1)))
+        batch = order[done:done + size]
         states = compute({name: tf.gather(inputs[name], batch).to_tensor()
                           for name in STRING_INPUTS}).numpy()
         for row, i in zip(states, batch):
-            rows[i] = row[:words[i]]
-    width = features.output_shape[-1]
-    values = np.concatenate(rows) if len(rows) else np.zeros((0, width), "float32")
+            values[starts[i]:starts[i + 1]] = row[:words[i]]
+        done += len(batch)
     cached = {name: x for name, x in inputs.items() if name not in STRING_INPUTS}
-    cached[FEATURES] = tf.RaggedTensor.from_row_lengths(values.astype("float32"), words)
+    cached[FEATURES] = tf.RaggedTensor.from_row_lengths(values, words)
     return cached

@@ -461,13 +461,28 @@ def _compiled(model_config: dict, training: dict, lm_weights: bool = True) -> ke
                                        training["average_momentum"])
 
 
+def _fitted(model: keras.Model, model_config: dict, training: dict,
+            options: RunOptions) -> tuple[keras.Model, Callable[[dict], dict]]:
+    """The model to fit and what its inputs are made of the tagger's: with cached string
+    features, the tagger's head (:mod:`feature_cache`) and its cached inputs; else the tagger
+    and its inputs unchanged."""
+    if model_config["string_lm"] is None or not training["cache_string_features"]:
+        return model, lambda x: x
+    with options.model_scope(options.distribution()):
+        head = distributed.prepare(feature_cache.head_model(model), options.distribution())
+    return head, partial(feature_cache.cached_inputs, model,
+                         batch_size=training["eval_batch_size"])
+
+
 def training_setup(recipe: dict, data_dir: str | None,
                    replicas: int = 1) -> tuple[keras.Model, tf.data.Dataset]:
     """The compiled model and the training batches :func:`train` fits, without a run folder:
     what the training benchmarks time (``replicas`` does not change a tagger)."""
     recipe = validate_recipe(recipe)
     prepared = _prepared(recipe, data_dir)
-    return _compiled(prepared[-1], prepared[2]), _training_batches(prepared, recipe["seed"])
+    fitted, inputs = _fitted(_compiled(prepared[-1], prepared[2]), prepared[-1], prepared[2],
+                             RunOptions())
+    return fitted, _training_batches(prepared, recipe["seed"], inputs)
 
 
 def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
@@ -490,12 +505,7 @@ def train(recipe: dict, data_dir: str | None, out_dir: str | os.PathLike,
     model, initial_epoch, history = start_model(
         checkpoints, resume, lambda: _compiled(model_config, training, not recipe["init"]),
         recipe["init"], options)
-    fitted, inputs = model, lambda x: x
-    if model_config["string_lm"] is not None and training["cache_string_features"]:
-        with options.model_scope(options.distribution()):
-            fitted = distributed.prepare(feature_cache.head_model(model), options.distribution())
-        inputs = partial(feature_cache.cached_inputs, model,
-                         batch_size=training["eval_batch_size"])
+    fitted, inputs = _fitted(model, model_config, training, options)
     train_ds = options.even_batches(_training_batches(prepared, recipe["seed"], inputs))
     score = partial(scores, inputs=inputs(features(splits["valid"], vocabs, vocab_cfg, chars)),
                     gold=[s.tags for s in splits["valid"]], tag_names=vocabs.tag_names,
