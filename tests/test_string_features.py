@@ -18,6 +18,7 @@ from test_training_tagger import NER, _data_dir
 
 from rnnzoo.data import TaggedSentence, Vocabulary
 from rnnzoo.data.corpora import english, unwrapped
+from rnnzoo.layers.crf import CRFModel
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.language_model import recipe as lm_recipe
 from rnnzoo.tasks.tagger import feature_cache, preprocessing
@@ -353,3 +354,17 @@ def test_the_benchmarked_setup_fits_what_training_fits(lms, data_dir, cache, inp
     x, _ = next(iter(batches))
     assert set(model.input) == set(x) == inputs
     assert model.optimizer is not None
+
+
+def test_a_softmax_taggers_head_trains_the_tagger():
+    string_lm = {"vocab_size": 12, "embedding_dim": 4, "hidden": 6, "num_layers": 1,
+                 "cell": "lstm", "tie_weights": False}
+    model = tagger_model.compile_for_training(tagger_model.build(
+        {"word_vocab_size": 20, "num_tags": 5, "word_dim": 8, "hidden": 8, "head": "softmax",
+         "char_features": None, "string_lm": string_lm}), learning_rate=0.1)
+    head = feature_cache.head_model(model)
+    assert not isinstance(head, CRFModel) and head.optimizer is model.optimizer
+    before = model.get_layer("potentials").get_weights()[0].copy()
+    x = {"words": np.array([[3, 4, 0]]), feature_cache.FEATURES: np.ones((1, 3, 12), "float32")}
+    head.fit(x, np.array([[1, 2, 0]]), epochs=1, verbose=0)
+    assert np.abs(model.get_layer("potentials").get_weights()[0] - before).max() > 1e-3
