@@ -14,11 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from rnnzoo.layers.crf import CRFModel
+from rnnzoo.tasks.tagger.string_features import FEATURES_LAYER
 from rnnzoo.tasks.tagger.string_features import INPUTS as STRING_INPUTS
 
 FEATURES = "lm_features"
 """The head's input in place of the string inputs: each word's string features (B, T, 2H)."""
-FEATURES_LAYER = "string_features"
 CHARS_PER_SENTENCE = 256
 """The padded characters per sentence of a batch the language models run over at once: a batch
 of long sentences holds fewer of them."""

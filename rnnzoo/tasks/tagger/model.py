@@ -181,9 +181,7 @@ class MaskWords(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class UnfoldWords(MaskWords):
     """[word vectors (B·T, H), word ids (B, T)] → (B, T, H): back from :class:`FoldWords`,
-    masked where the word id is 0. (Without a mask, ``Concatenate`` with the word embeddings
-    would unmask the padding, and the BiLSTM would read it: a sentence's tags then depended
-    on the length of the longest sentence in its batch.)
+    masked where the word id is 0 (:class:`MaskWords` says why the mask matters).
 
     Args:
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).

@@ -28,6 +28,8 @@ INPUTS = ("lm_chars", "lm_before", "lm_after")
 """The model inputs of the string features: the sentence string's character ids (B, L), and per
 word (B, T) the position in it of the character before and of the character after the word."""
 DIRECTIONS = ("forward", "backward")
+FEATURES_LAYER = "string_features"
+"""The name of the tagger's layer whose output is the (B, T, 2H) string features."""
 
 SCHEMA = {
     "vocab_size": Field(int, low=2, doc="the language models' character vocabulary size"),
@@ -200,5 +202,5 @@ def string_features(config: dict, inputs: dict):
     chars = inputs["lm_chars"]
     forward = _states(config, "forward", chars)
     backward = _states(config, "backward", ReverseStrings(name="lm_reverse")(chars))
-    return StatesAtWords(name="string_features")(
+    return StatesAtWords(name=FEATURES_LAYER)(
         [forward, backward, chars, inputs["lm_before"], inputs["lm_after"]])
