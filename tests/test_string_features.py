@@ -17,9 +17,12 @@ from hypothesis import strategies as st
 from test_training_tagger import NER, _data_dir
 
 from rnnzoo.data import TaggedSentence, Vocabulary
+from rnnzoo.data import documents as rd
 from rnnzoo.data.corpora import english, unwrapped
 from rnnzoo.layers.crf import CRFModel
 from rnnzoo.saving import load_keras
+from rnnzoo.tasks.classifier import preprocessing as classifier_data
+from rnnzoo.tasks.classifier import recipe as classifier_recipe
 from rnnzoo.tasks.language_model import recipe as lm_recipe
 from rnnzoo.tasks.tagger import feature_cache, preprocessing
 from rnnzoo.tasks.tagger import model as tagger_model
@@ -34,6 +37,7 @@ from rnnzoo.tasks.tagger.task import Tagger
 from rnnzoo.training.config import ConfigError
 
 SLICES = Path(__file__).parent / "data"
+ZOO = Path(__file__).parent.parent / "zoo_configs"
 CHAR_LM = {
     "name": "tiny-charlm", "task": "language_model", "seed": 0, "description": "tests",
     "model": {"level": "char", "cell": "lstm", "embedding_dim": 6, "hidden": 8, "num_layers": 2,
@@ -83,6 +87,51 @@ def test_english_splits_cut_each_source_in_order():
     assert splits == {"train": "".join(f"a{i}\n" for i in range(8)) + sources["b"],
                       "valid": "a8\n", "test": "a9\n"}
     assert lm_recipe.english_splits(sources, 0.0)["train"] == sources["a"] + sources["b"]
+
+
+def _write_emails(folder: Path, count: int) -> None:
+    """``count`` e-mails numbered in their subject lines, every third spam, each with a quoted
+    line and two paragraphs; e-mail 5 repeats e-mail 4 (a repeat the split drops)."""
+    for i in range(count):
+        group = "spam-1" if i % 3 == 0 else "easy-ham-1"
+        n = 4 if i == 5 else i
+        raw = f"From: a@b.c\nSubject: Note {n}\n\nMessage {n} here.\n> quoted {n}\nsame para\n\nNext {n}.\n"
+        (folder / group).mkdir(parents=True, exist_ok=True)
+        (folder / group / f"{i:05d}.json").write_text(json.dumps({"group": group, "text": raw}))
+
+
+def test_training_emails_are_the_ham_of_the_spam_filters_training_split(tmp_path):
+    _write_emails(tmp_path / "spam_assassin" / "package" / "data", 30)
+    text = lm_recipe.training_emails(str(tmp_path))
+    emails = rd.read_spamassassin(tmp_path / "spam_assassin" / "package" / "data",
+                                  with_subject=True)
+    data = lm_recipe.validate({k: v for k, v in lm_recipe.EMAIL_SPLIT.items() if k != "seed"},
+                              classifier_data.DATA_SCHEMA, "data")
+    _, splits = classifier_recipe.split_emails(emails, data, lm_recipe.EMAIL_SPLIT["seed"])
+    numbers = {name: {int(emails[i].text.split()[1]) for i in chosen}
+               for name, chosen in splits.items()}
+    assert numbers["valid"] and numbers["test"]
+    read = [int(line.split()[1]) for line in text.splitlines() if line.startswith("Note")]
+    assert read == sorted(n for n in numbers["train"] if n % 3)
+    assert "quoted" not in text
+    assert text.startswith(f"Note {read[0]}\nMessage {read[0]} here. same para\nNext {read[0]}.\n")
+
+
+def test_email_split_is_the_spam_filters(data_dir):
+    spam = yaml.safe_load((ZOO / "bilstm-spam.yaml").read_text())
+    data = lm_recipe.validate(spam["data"], classifier_data.DATA_SCHEMA, "data")
+    split = {k: v for k, v in lm_recipe.EMAIL_SPLIT.items() if k != "seed"}
+    assert lm_recipe.validate(split, classifier_data.DATA_SCHEMA, "data") == {
+        **data, "short_views": 0, "short_texts": None}
+    assert lm_recipe.EMAIL_SPLIT["seed"] == spam["seed"]
+
+
+def test_english_sources_in_order_and_bad_names_refused(data_dir):
+    sources = lm_recipe.english_sources(["austen", "ewt"], str(data_dir))
+    assert list(sources) == ["austen", "ewt"] and sources["ewt"] == english(data_dir)["ewt"]
+    for bad in ([], ["ewt", "ewt"], ["ewt", "news"]):
+        with pytest.raises(ConfigError, match="data.sources: give distinct names"):
+            lm_recipe.english_sources(bad, str(data_dir))
 
 
 def test_a_backward_model_reads_every_split_reversed(data_dir):

