@@ -105,9 +105,8 @@ def test_training_emails_are_the_ham_of_the_spam_filters_training_split(tmp_path
     text = lm_recipe.training_emails(str(tmp_path))
     emails = rd.read_spamassassin(tmp_path / "spam_assassin" / "package" / "data",
                                   with_subject=True)
-    data = lm_recipe.validate({k: v for k, v in lm_recipe.EMAIL_SPLIT.items() if k != "seed"},
-                              classifier_data.DATA_SCHEMA, "data")
-    _, splits = classifier_recipe.split_emails(emails, data, lm_recipe.EMAIL_SPLIT["seed"])
+    data = lm_recipe.validate(lm_recipe.EMAIL_SPLIT, classifier_data.DATA_SCHEMA, "data")
+    _, splits = classifier_recipe.split_emails(emails, data, lm_recipe.EMAIL_SEED)
     numbers = {name: {int(emails[i].text.split()[1]) for i in chosen}
                for name, chosen in splits.items()}
     assert numbers["valid"] and numbers["test"]
@@ -117,13 +116,12 @@ def test_training_emails_are_the_ham_of_the_spam_filters_training_split(tmp_path
     assert text.startswith(f"Note {read[0]}\nMessage {read[0]} here. same para\nNext {read[0]}.\n")
 
 
-def test_email_split_is_the_spam_filters(data_dir):
+def test_email_split_is_the_spam_filters():
     spam = yaml.safe_load((ZOO / "bilstm-spam.yaml").read_text())
     data = lm_recipe.validate(spam["data"], classifier_data.DATA_SCHEMA, "data")
-    split = {k: v for k, v in lm_recipe.EMAIL_SPLIT.items() if k != "seed"}
-    assert lm_recipe.validate(split, classifier_data.DATA_SCHEMA, "data") == {
+    assert lm_recipe.validate(lm_recipe.EMAIL_SPLIT, classifier_data.DATA_SCHEMA, "data") == {
         **data, "short_views": 0, "short_texts": None}
-    assert lm_recipe.EMAIL_SPLIT["seed"] == spam["seed"]
+    assert lm_recipe.EMAIL_SEED == spam["seed"]
 
 
 def test_english_sources_in_order_and_bad_names_refused(data_dir):
