@@ -122,6 +122,25 @@ def test_short_views_are_seeded_crops_of_each_training_document():
     assert classifier.short_views(docs, 0, seed=0) == []
 
 
+def test_split_seed_fixes_the_split_and_leaves_the_short_views_to_the_seed(data_dir):
+    def splits(seed, **data):
+        return classifier.corpus_splits(preprocessing_data({"short_views": 1, **data}),
+                                        str(data_dir), seed=seed)
+
+    def held_out(result):
+        return {name: result[name] for name in ("valid", "test")}
+
+    base, reseeded = splits(0), splits(3, split_seed=0)
+    emails = len(base["train"]) // 2
+    assert splits(0, split_seed=0) == base
+    assert held_out(reseeded) == held_out(base)
+    assert reseeded["train"][:emails] == base["train"][:emails]
+    assert reseeded["train"][emails:] != base["train"][emails:]
+    assert held_out(splits(0, split_seed=3)) == held_out(splits(3)) != held_out(base)
+    with pytest.raises(ValueError, match="split_seed"):
+        preprocessing_data({"split_seed": -1})
+
+
 def _averaged(momentum, epochs=2) -> dict:
     return {**RECIPE, "training": {**RECIPE["training"], "epochs": epochs, "shuffle": False,
                                    "average_momentum": momentum}}

@@ -203,21 +203,26 @@ def as_read(texts: Sequence[str], labels: Sequence[str], data: dict) -> list[Doc
             for tokens, label in zip(tokenize(texts, data["lowercase"]), labels)]
 
 
+def split_seed(data: dict, seed: int) -> int:
+    """The seed of the data's split: ``data.split_seed``, or the recipe's ``seed`` when null."""
+    return seed if data["split_seed"] is None else data["split_seed"]
+
+
 def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
                   seed: int) -> dict[str, list[Document]]:
     """train / valid / test e-mails, each a :class:`Document` whose text is its tokens joined by
     spaces, cut to ``max_tokens``; or the documents of ``data.files`` or of its ``tfds``
-    dataset, likewise."""
+    dataset, likewise. The split is seeded by :func:`split_seed`, the short views by ``seed``."""
     if data["files"]:
-        return file_splits(data["files"], lambda path: read_documents_file(path, data), seed,
-                           hold_out)
+        return file_splits(data["files"], lambda path: read_documents_file(path, data),
+                           split_seed(data, seed), hold_out)
     if data["tfds"]:
         return tfds_splits(data["tfds"], ("text", "label"),
                            lambda examples: as_read([e["text"] for e in examples],
                                                     [str(e["label"]) for e in examples], data),
-                           seed, hold_out)
+                           split_seed(data, seed), hold_out)
     emails = read_spamassassin(data_file(data["folder"], data_dir), with_subject=data["subject"])
-    heads, indices = split_emails(emails, data, seed)
+    heads, indices = split_emails(emails, data, split_seed(data, seed))
     splits = {name: [Document(" ".join(heads[i]), emails[i].label) for i in chosen]
               for name, chosen in indices.items()}
     splits["train"] += short_views(splits["train"], data["short_views"], seed)
