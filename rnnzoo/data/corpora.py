@@ -104,4 +104,3 @@ def sotu(data_dir: str | os.PathLike | None = None) -> str:
         text = " ".join(TRANSCRIPT_NOTE.sub("", read_text(path)).split())
         lines += [sentence + "\n" for sentence in SENTENCE_END.split(text) if sentence]
     return "".join(lines)
-

@@ -213,16 +213,17 @@ def corpus_splits(data: dict, data_dir: str | os.PathLike | None,
     """train / valid / test e-mails, each a :class:`Document` whose text is its tokens joined by
     spaces, cut to ``max_tokens``; or the documents of ``data.files`` or of its ``tfds``
     dataset, likewise. The split is seeded by :func:`split_seed`, the short views by ``seed``."""
+    split = split_seed(data, seed)
     if data["files"]:
-        return file_splits(data["files"], lambda path: read_documents_file(path, data),
-                           split_seed(data, seed), hold_out)
+        return file_splits(data["files"], lambda path: read_documents_file(path, data), split,
+                           hold_out)
     if data["tfds"]:
         return tfds_splits(data["tfds"], ("text", "label"),
                            lambda examples: as_read([e["text"] for e in examples],
                                                     [str(e["label"]) for e in examples], data),
-                           split_seed(data, seed), hold_out)
+                           split, hold_out)
     emails = read_spamassassin(data_file(data["folder"], data_dir), with_subject=data["subject"])
-    heads, indices = split_emails(emails, data, split_seed(data, seed))
+    heads, indices = split_emails(emails, data, split)
     splits = {name: [Document(" ".join(heads[i]), emails[i].label) for i in chosen]
               for name, chosen in indices.items()}
     splits["train"] += short_views(splits["train"], data["short_views"], seed)
