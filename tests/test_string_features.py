@@ -18,7 +18,7 @@ from test_training_tagger import NER, _data_dir
 
 from rnnzoo.data import TaggedSentence, Vocabulary
 from rnnzoo.data import documents as rd
-from rnnzoo.data.corpora import english, sotu, unwrapped
+from rnnzoo.data.corpora import sotu, unwrapped
 from rnnzoo.layers.crf import CRFModel
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.classifier import preprocessing as classifier_data
@@ -72,7 +72,7 @@ def lms(tmp_path_factory, data_dir):
 
 
 def test_english_joins_ewt_tokens_kjv_verses_and_unwrapped_austen(data_dir):
-    sources = english(data_dir)
+    sources = lm_recipe.english_sources(["ewt", "kjv", "austen"], str(data_dir))
     assert list(sources) == ["ewt", "kjv", "austen"]
     first = tagger_recipe.read_split_file({"corpus": "ud_en_ewt", "column": "upos"}, "train",
                                           data_dir)[0]
@@ -126,10 +126,20 @@ def test_email_split_is_the_spam_filters():
 
 def test_english_sources_in_order_and_bad_names_refused(data_dir):
     sources = lm_recipe.english_sources(["austen", "ewt"], str(data_dir))
-    assert list(sources) == ["austen", "ewt"] and sources["ewt"] == english(data_dir)["ewt"]
+    assert list(sources) == ["austen", "ewt"]
+    assert sources["austen"] == unwrapped((data_dir / "austen" / "austen.txt").read_text())
     for bad in ([], ["ewt", "ewt"], ["ewt", "news"]):
         with pytest.raises(ConfigError, match="data.sources: give distinct names"):
             lm_recipe.english_sources(bad, str(data_dir))
+
+
+def test_english_sources_read_only_the_sources_named(data_dir, tmp_path):
+    for name in ("ud_en_ewt", "austen"):
+        shutil.copytree(data_dir / name, tmp_path / name)
+    sources = lm_recipe.english_sources(["ewt", "austen"], str(tmp_path))
+    assert sources == lm_recipe.english_sources(["ewt", "austen"], str(data_dir))
+    with pytest.raises(FileNotFoundError, match="bible_en_es/kjv_rv1909.tsv"):
+        lm_recipe.english_sources(["kjv"], str(tmp_path))
 
 
 def _write_addresses(root: Path) -> None:

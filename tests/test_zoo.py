@@ -279,11 +279,32 @@ def test_the_card_names_the_machine_that_trained_the_run(zoo, tmp_path):
     ({"corpus": "elsewhere"}, ["elsewhere"]),
     ({"file": "bible_en_es/kjv_rv1909.tsv", "files": None}, ["KJV ↔ Reina-Valera 1909"]),
     ({"corpus": None, "files": None}, ["files or a tfds dataset"]),
+    ({"corpus": "english"}, ["UD English EWT", "KJV ↔ Reina-Valera 1909", "Jane Austen's six novels"]),
+    ({"corpus": "english", "sources": ["sotu", "email", "ewt"]},
+     ["State of the Union addresses 1790-2021", "SpamAssassin public corpus", "UD English EWT"]),
 ])
 def test_the_card_names_each_corpus_the_recipe_reads(data, names):
     from rnnzoo.zoo.cards import data_sources
 
     assert [name for name, _, _ in data_sources(data)] == names
+
+
+@pytest.mark.parametrize("task, corpus, keys", [
+    ("language_model", "english", ["corpus", "files", "sources", "valid_fraction"]),
+    ("language_model", "austen", ["corpus", "files", "test", "valid_fraction"]),
+    ("language_model", "ptb", ["corpus", "files", "valid_fraction"]),
+    ("language_model", None, ["corpus", "files", "valid_fraction"]),
+    ("tagger", "english", ["corpus", "files", "sources", "test", "valid_fraction"]),
+])
+def test_the_cards_data_table_leaves_out_what_the_corpus_does_not_read(task, corpus, keys):
+    from rnnzoo.zoo.cards import render
+
+    data = {"corpus": corpus, "files": None, "sources": ["ewt"], "test": "PERSUASION",
+            "valid_fraction": 0.01}
+    config = {"name": "m", "task": task, "description": "d", "seed": 0, "model": {}, "data": data}
+    card = render(config, {}, 1, {}, "DATA")
+    table = card.split("## Data and split\n\n| key | value |\n|---|---|\n")[1].split("\n\n")[0]
+    assert [line.split("`")[1] for line in table.splitlines()] == keys
 
 
 def test_cli_list_info_and_generate(home):

@@ -71,17 +71,24 @@ def unwrapped(text: str) -> str:
     return "\n".join(" ".join(p.split()) for p in paragraphs if p.strip()) + "\n"
 
 
-def english(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
-    """Unlabelled English text for character language models, one text per source, a
-    sentence, verse or paragraph a line: the UD English EWT **train** sentences (their tokens
-    joined by spaces, as a tagger reads them; never dev or test), the King James Bible's
-    verses (``bible_en_es/kjv_rv1909.tsv``, column ``en``) and Jane Austen's six novels
-    unwrapped."""
+def ewt_train_text(data_dir: str | os.PathLike | None = None) -> str:
+    """The UD English EWT **train** sentences (never dev or test), a sentence a line, their
+    tokens joined by spaces as a tagger reads them: unlabelled English for character language
+    models."""
     ewt = read_conllu(data_file("ud_en_ewt/en_ewt-ud-train.conllu", data_dir))
+    return "".join(" ".join(s.tokens) + "\n" for s in ewt)
+
+
+def kjv_text(data_dir: str | os.PathLike | None = None) -> str:
+    """The King James Bible's verses (``bible_en_es/kjv_rv1909.tsv``, column ``en``), a verse
+    a line."""
     kjv = tsv_columns(data_file("bible_en_es/kjv_rv1909.tsv", data_dir), ("en",))
-    return {"ewt": "".join(" ".join(s.tokens) + "\n" for s in ewt),
-            "kjv": "".join(verse + "\n" for (verse,) in kjv),
-            "austen": unwrapped(read_text(data_file("austen/austen.txt", data_dir)))}
+    return "".join(verse + "\n" for (verse,) in kjv)
+
+
+def austen_text(data_dir: str | os.PathLike | None = None) -> str:
+    """Jane Austen's six novels (``austen/austen.txt``) unwrapped, a paragraph a line."""
+    return unwrapped(read_text(data_file("austen/austen.txt", data_dir)))
 
 
 SOTU_FOLDER = "sotu/package/data"

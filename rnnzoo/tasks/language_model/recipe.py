@@ -11,7 +11,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnzoo.data.corpora import austen, data_file, english, penn_treebank, sotu, unwrapped
+from rnnzoo.data.corpora import (
+    austen,
+    austen_text,
+    data_file,
+    ewt_train_text,
+    kjv_text,
+    penn_treebank,
+    sotu,
+    unwrapped,
+)
 from rnnzoo.data.documents import read_spamassassin
 from rnnzoo.data.files import read_text
 from rnnzoo.data.text import lm_windows, stream_tokens
@@ -155,15 +164,14 @@ def corpus_splits(data: dict, data_dir: str | None, seed: int = 0) -> dict[str, 
 
 
 def english_sources(sources: list, data_dir: str | None) -> dict[str, str]:
-    """The texts of ``sources`` (names among :data:`ENGLISH_SOURCES`), in that order."""
+    """The texts of ``sources`` (names among :data:`ENGLISH_SOURCES`), in that order; a source
+    not named is not read."""
     if not sources or len(set(sources)) != len(sources) or not set(sources) <= set(ENGLISH_SOURCES):
         raise ConfigError(f"data.sources: give distinct names among {list(ENGLISH_SOURCES)}, "
                           f"got {sources!r}")
-    read_alone = {"email": training_emails, "sotu": sotu}
-    texts = english(data_dir) if set(sources) - set(read_alone) else {}
-    for name in set(sources) & set(read_alone):
-        texts[name] = read_alone[name](data_dir)
-    return {name: texts[name] for name in sources}
+    readers = {"ewt": ewt_train_text, "kjv": kjv_text, "austen": austen_text,
+               "email": training_emails, "sotu": sotu}
+    return {name: readers[name](data_dir) for name in sources}
 
 
 def training_emails(data_dir: str | None) -> str:
