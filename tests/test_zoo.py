@@ -1,6 +1,7 @@
 """The zoo end to end on a tiny recipe: train, publish, list, load, evaluate, checksums."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -395,3 +396,23 @@ def test_bad_targets_name_the_problem(target, message):
 
     with pytest.raises(ConfigError, match=message):
         validate_recipe({**RECIPE, "target": target})
+
+
+def test_write_card_rewrites_a_published_card_from_its_stored_figures(zoo, tmp_path):
+    from rnnzoo.zoo.manifest import MANIFEST, verify
+    from rnnzoo.zoo.publish import write_card
+
+    folder = shutil.copytree(zoo[0] / "tiny-lm", tmp_path / "tiny-lm")
+    published = (folder / "README.md").read_text()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    shown = f"| test | bits_per_char | {metrics['test']['bits_per_char']:.4f} |"
+    metrics["test"]["bits_per_char"] = 0.123456
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "README.md").write_text("stale")
+    write_card(folder)
+    card = (folder / "README.md").read_text()
+    assert shown in published
+    assert card == published.replace(shown, "| test | bits_per_char | 0.1235 |")
+    listed = json.loads((folder / MANIFEST).read_text())["files"]
+    assert MANIFEST not in listed and "README.md" in listed and "metrics.json" in listed
+    assert sorted(verify(folder)) == sorted(listed)
