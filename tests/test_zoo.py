@@ -370,6 +370,12 @@ def test_every_shipped_model_travels_in_the_wheel_and_is_recipe_trained():
                     (folder.name, section)
 
 
+def test_every_recipe_in_flight_is_a_valid_recipe():
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted((root / "inflight").glob("*.yaml")):
+        assert load_recipe(path)["name"] == path.stem, path.name
+
+
 @pytest.mark.parametrize("target, metrics, line", [
     ({"metric": "perplexity", "at_most": 100}, {"test": {"perplexity": 93.24}},
      "test perplexity ≤ 100: met (93.24)"),
