@@ -139,12 +139,36 @@ def test_resume_without_checkpoint_fails(tmp_path, data_dir):
     ({**NER, "data": {**NER["data"], "train_files": ["train", "dev"], "valid_fraction": 0.0}},
      "data.valid_fraction"),
     ({**POS, "data": {"corpus": "ud_en_ewt", "train_files": []}}, "data.train_files"),
+    ({**POS, "data": {"corpus": "ud_en_ewt", "train_files": ["train", "dev", "dev"],
+                      "valid_fraction": 0.1}}, "data.train_files: must list .* each once"),
     ({**POS, "training": {**TRAINING, "bucket_boundaries": [20, 10]}},
      "training.bucket_boundaries"),
 ])
 def test_contradictory_recipes_name_the_key(tmp_path, recipe, key):
     with pytest.raises(ConfigError, match=key):
         recipe_module.train(recipe, str(tmp_path), tmp_path / "run")
+
+
+def test_train_and_dev_files_train_together_with_a_seeded_hold_out(tmp_path):
+    import re
+
+    root = _data_dir(tmp_path)
+    dev = root / "uner_en_ewt" / "en_ewt-ud-dev.iob2"
+    dev.write_text(re.sub(r"(?m)^(\d+)\t", r"\1\tdev-", dev.read_text()))
+    data = validate({"corpus": "uner_en_ewt", "train_files": ["train", "dev"],
+                     "valid_fraction": 0.25}, recipe_module.DATA_SCHEMA, "data")
+    files = {name: recipe_module.read_split_file(data, name, str(root))
+             for name in ("train", "dev", "test")}
+    splits = recipe_module.corpus_splits(data, 0, str(root), "BIOES")
+    pooled = files["train"] + files["dev"]
+    words = lambda sentences: sorted(" ".join(s.tokens) for s in sentences)  # noqa: E731
+    assert words(splits["train"] + splits["valid"]) == words(pooled)
+    assert len(splits["valid"]) == round(len(pooled) * 0.25)
+    for split in ("train", "valid"):
+        assert {s.tokens[0].startswith("dev-") for s in splits[split]} == {True, False}
+    assert words(splits["test"]) == words(files["test"])
+    assert recipe_module.corpus_splits(data, 0, str(root), "BIOES") == splits
+    assert recipe_module.corpus_splits(data, 1, str(root), "BIOES")["valid"] != splits["valid"]
 
 
 def test_unknown_split(pos_run, data_dir):

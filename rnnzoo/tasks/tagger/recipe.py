@@ -121,8 +121,9 @@ DATA_SCHEMA = {
     "column": Field(str, default="upos", choices=CONLLU_COLUMNS,
                     doc="the CoNLL-U column of the tags (`ud_en_ewt`, and `.conllu` files)"),
     "train_files": Field(list, default=["train"],
-                         check=(lambda f: bool(f) and all(x in ("train", "dev") for x in f),
-                                "must list 'train' and/or 'dev'"),
+                         check=(lambda f: bool(f) and len(set(f)) == len(f)
+                                and all(x in ("train", "dev") for x in f),
+                                "must list 'train' and/or 'dev', each once"),
                          doc="the corpus's official files whose sentences train (with `dev`, "
                              "`valid_fraction` must be > 0)"),
     "valid_fraction": Field(float, default=0.0, low=0.0, high=0.5,
