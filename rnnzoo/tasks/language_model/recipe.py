@@ -29,6 +29,7 @@ from rnnzoo.metrics import bits_per_char, perplexity
 from rnnzoo.saving import load_keras
 from rnnzoo.tasks.classifier.preprocessing import DATA_SCHEMA as EMAIL_DATA
 from rnnzoo.tasks.classifier.recipe import split_emails
+from rnnzoo.tasks.language_model import DEFAULT_ENGLISH_SOURCES, ENGLISH_SOURCE_CORPORA
 from rnnzoo.tasks.language_model import model as language_model
 from rnnzoo.training.averaging import (
     AVERAGE_MOMENTUM,
@@ -59,7 +60,7 @@ from rnnzoo.training.runs import (
 
 logger = logging.getLogger(__name__)
 
-ENGLISH_SOURCES = ("ewt", "kjv", "austen", "email", "sotu")
+ENGLISH_SOURCES = tuple(ENGLISH_SOURCE_CORPORA)
 EMAIL_SPLIT = {"folder": "spam_assassin/package/data", "max_tokens": 400, "subject": True}
 """bilstm-spam's data settings that decide its split (the rest are the classifier's defaults)."""
 EMAIL_SEED = 0
@@ -73,7 +74,7 @@ DATA_SCHEMA = {
                         "null: `files` or `tfds`"),
     "files": FILES_FIELD,
     "tfds": TFDS_FIELD,
-    "sources": Field(list, default=list(ENGLISH_SOURCES[:3]),
+    "sources": Field(list, default=list(DEFAULT_ENGLISH_SOURCES),
                      doc="english: the texts read, in order, among `ewt` (the UD EWT train "
                          "sentences), `kjv` (the King James Bible), `austen` (her six novels) "
                          "`email` (the ham e-mails of bilstm-spam's training split, "
