@@ -30,4 +30,4 @@ class LanguageModelTask(Task):
         """``data`` without the settings that its corpus does not read (``test`` is Austen's
         held-out novel, ``sources`` the texts of ``english``)."""
         return {key: value for key, value in data.items()
-                if READ_BY_ONE_CORPUS.get(key, data.get("corpus")) == data.get("corpus")}
+                if key not in READ_BY_ONE_CORPUS or READ_BY_ONE_CORPUS[key] == data.get("corpus")}
