@@ -169,6 +169,12 @@ def test_train_and_dev_files_train_together_with_a_seeded_hold_out(tmp_path):
     assert words(splits["test"]) == words(files["test"])
     assert recipe_module.corpus_splits(data, 0, str(root), "BIOES") == splits
     assert recipe_module.corpus_splits(data, 1, str(root), "BIOES")["valid"] != splits["valid"]
+    fixed = {**data, "split_seed": 0}
+    assert recipe_module.corpus_splits(fixed, 1, str(root), "BIOES") == splits
+    assert (recipe_module.corpus_splits({**data, "split_seed": 1}, 0, str(root), "BIOES")
+            == recipe_module.corpus_splits(data, 1, str(root), "BIOES"))
+    with pytest.raises(ConfigError, match="split_seed"):
+        validate({**data, "split_seed": -1}, recipe_module.DATA_SCHEMA, "data")
 
 
 def test_unknown_split(pos_run, data_dir):

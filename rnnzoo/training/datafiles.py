@@ -84,6 +84,17 @@ TFDS_FIELD = Field(dict, default=None, nullable=True,
                    doc="a TensorFlow Datasets dataset in place of the corpus (`files` win over it): "
                        "see `data.tfds`")
 """The ``tfds`` key every recipe's data schema holds."""
+SPLIT_SEED_FIELD = Field(int, default=None, nullable=True, low=0,
+                         doc="seeds the data's random split: train / valid / test (classifier "
+                             "corpus) or the validation hold-out; null: the recipe's `seed`. "
+                             "Recipes with one `split_seed` and other `seed`s train and "
+                             "validate on the same split")
+"""The ``split_seed`` key of the data schemas whose splits are drawn at random."""
+
+
+def split_seed(data: dict, seed: int) -> int:
+    """The seed of the data's split: ``data.split_seed``, or the recipe's ``seed`` when null."""
+    return seed if data["split_seed"] is None else data["split_seed"]
 
 
 def hold_out(examples: list, fraction: float, seed: int) -> tuple[list, list]:

@@ -14,7 +14,7 @@ from rnnzoo.data.vocab import UNK_ID, Vocabulary, string_tensor
 from rnnzoo.layers.cells import PACKAGE
 from rnnzoo.serving import text_ops
 from rnnzoo.training.config import Field
-from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD
+from rnnzoo.training.datafiles import FILES_FIELD, SPLIT_SEED_FIELD, TFDS_FIELD
 
 LABELS = "labels.txt"
 
@@ -30,10 +30,7 @@ DATA_SCHEMA = {
     "valid_fraction": Field(float, default=0.1, low=0.0, high=0.5, high_open=True,
                             doc="corpus: the share of each label's rest held out for "
                                 "validation (stratified, seeded)"),
-    "split_seed": Field(int, default=None, nullable=True, low=0,
-                        doc="seeds the train / valid / test split (corpus) or the validation "
-                            "hold-out (`files`, `tfds`); null: the recipe's `seed`. Recipes with "
-                            "one `split_seed` and other `seed`s train on the same split"),
+    "split_seed": SPLIT_SEED_FIELD,
     "max_tokens": Field(int, default=256, low=1,
                         doc="the tokens of each text that are read, its first ones (in training "
                             "and by the saved text model)"),

@@ -60,7 +60,7 @@ from rnnzoo.training.averaging import (
 )
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import Field, validate
-from rnnzoo.training.datafiles import file_splits, hold_out, tfds_splits
+from rnnzoo.training.datafiles import file_splits, hold_out, split_seed, tfds_splits
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import (
@@ -201,11 +201,6 @@ def as_read(texts: Sequence[str], labels: Sequence[str], data: dict) -> list[Doc
     ``max_tokens``."""
     return [Document(" ".join(tokens[: data["max_tokens"]]), label)
             for tokens, label in zip(tokenize(texts, data["lowercase"]), labels)]
-
-
-def split_seed(data: dict, seed: int) -> int:
-    """The seed of the data's split: ``data.split_seed``, or the recipe's ``seed`` when null."""
-    return seed if data["split_seed"] is None else data["split_seed"]
 
 
 def corpus_splits(data: dict, data_dir: str | os.PathLike | None,

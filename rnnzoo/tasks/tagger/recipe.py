@@ -3,7 +3,8 @@
 Splits. ``ud_en_ewt`` and ``uner_en_ewt`` have the official train / dev / test files (UNER's
 train file is its first public release, see the data README). The sentences of
 ``train_files`` train, the test file tests, and ``valid_fraction`` of the training sentences
-(seeded) are held out for validation (``0``: the dev file validates).
+(seeded by ``split_seed``, else by the recipe's ``seed``) are held out for validation
+(``0``: the dev file validates).
 
 Features. Word ids come from the training words, lower-cased when ``vocabulary.lowercase``:
 EWT's web text is inconsistently cased, and lower-casing cuts the unknown test tokens of POS
@@ -68,7 +69,15 @@ from rnnzoo.training.averaging import (
 )
 from rnnzoo.training.checkpoints import EpochCheckpoint, ResumedEarlyStopping
 from rnnzoo.training.config import PROBABILITY, ConfigError, Field, validate
-from rnnzoo.training.datafiles import FILES_FIELD, TFDS_FIELD, file_splits, hold_out, tfds_splits
+from rnnzoo.training.datafiles import (
+    FILES_FIELD,
+    SPLIT_SEED_FIELD,
+    TFDS_FIELD,
+    file_splits,
+    hold_out,
+    split_seed,
+    tfds_splits,
+)
 from rnnzoo.training.options import RunOptions
 from rnnzoo.training.recipe import validate_recipe
 from rnnzoo.training.runs import (
@@ -129,6 +138,7 @@ DATA_SCHEMA = {
     "valid_fraction": Field(float, default=0.0, low=0.0, high=0.5,
                             doc="corpus: the share of the training sentences held out for "
                                 "validation (seeded); 0: the dev file validates"),
+    "split_seed": SPLIT_SEED_FIELD,
 }
 TRAINING_SCHEMA = {
     "batch_size": Field(int, default=32, low=1, doc="the sentences of a training batch"),
@@ -295,7 +305,8 @@ def corpus_splits(data: dict, seed: int, data_dir: str | None,
                   scheme: str | None = None) -> dict[str, list]:
     """train / valid / test sentences as ``data`` cuts them (see the module docstring), or
     those of its ``files``, or of its ``tfds`` dataset (entity tags checked when the model has
-    a ``scheme``)."""
+    a ``scheme``). Random hold-outs are seeded by ``data.split_seed``, else by ``seed``."""
+    seed = split_seed(data, seed)
     if data["files"]:
         return file_splits(data["files"], partial(read_tagged_file, data=data), seed, hold_out)
     if data["tfds"]:
