@@ -133,6 +133,13 @@ def test_english_sources_in_order_and_bad_names_refused(data_dir):
             lm_recipe.english_sources(bad, str(data_dir))
 
 
+def test_every_english_source_has_a_reader_and_a_corpus():
+    from rnnzoo.tasks.language_model import ENGLISH_SOURCE_CORPORA
+
+    assert list(lm_recipe.ENGLISH_SOURCE_READERS) == list(ENGLISH_SOURCE_CORPORA)
+    assert lm_recipe.ENGLISH_SOURCES == tuple(ENGLISH_SOURCE_CORPORA)
+
+
 def test_english_sources_read_only_the_sources_named(data_dir, tmp_path):
     for name in ("ud_en_ewt", "austen"):
         shutil.copytree(data_dir / name, tmp_path / name)

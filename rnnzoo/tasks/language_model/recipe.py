@@ -164,17 +164,6 @@ def corpus_splits(data: dict, data_dir: str | None, seed: int = 0) -> dict[str, 
     return {"train": train[:cut], "valid": train[cut:], "test": novels[data["test"]]}
 
 
-def english_sources(sources: list, data_dir: str | None) -> dict[str, str]:
-    """The texts of ``sources`` (names among :data:`ENGLISH_SOURCES`), in that order; a source
-    not named is not read."""
-    if not sources or len(set(sources)) != len(sources) or not set(sources) <= set(ENGLISH_SOURCES):
-        raise ConfigError(f"data.sources: give distinct names among {list(ENGLISH_SOURCES)}, "
-                          f"got {sources!r}")
-    readers = {"ewt": ewt_train_text, "kjv": kjv_text, "austen": austen_text,
-               "email": training_emails, "sotu": sotu}
-    return {name: readers[name](data_dir) for name in sources}
-
-
 def training_emails(data_dir: str | None) -> str:
     """The ham e-mails (subject line and body) that bilstm-spam trains on, split as its recipe
     splits them (:data:`EMAIL_SPLIT`, :data:`EMAIL_SEED`), none of its validation or test
@@ -187,6 +176,21 @@ def training_emails(data_dir: str | None) -> str:
                         if not line.lstrip().startswith(">"))
               for i in splits["train"] if emails[i].label == "ham"]
     return "".join(unwrapped(body) for body in bodies if body.strip())
+
+
+ENGLISH_SOURCE_READERS = {"ewt": ewt_train_text, "kjv": kjv_text, "austen": austen_text,
+                          "email": training_emails, "sotu": sotu}
+"""The reader of each source of ``english``: the same names as
+:data:`~rnnzoo.tasks.language_model.ENGLISH_SOURCE_CORPORA` (a test holds them equal)."""
+
+
+def english_sources(sources: list, data_dir: str | None) -> dict[str, str]:
+    """The texts of ``sources`` (names among :data:`ENGLISH_SOURCES`), in that order; a source
+    not named is not read."""
+    if not sources or len(set(sources)) != len(sources) or not set(sources) <= set(ENGLISH_SOURCES):
+        raise ConfigError(f"data.sources: give distinct names among {list(ENGLISH_SOURCES)}, "
+                          f"got {sources!r}")
+    return {name: ENGLISH_SOURCE_READERS[name](data_dir) for name in sources}
 
 
 def english_splits(sources: dict[str, str], fraction: float) -> dict[str, str]:
