@@ -173,7 +173,7 @@ def test_train_and_dev_files_train_together_with_a_seeded_hold_out(tmp_path):
     assert recipe_module.corpus_splits(fixed, 1, str(root), "BIOES") == splits
     assert (recipe_module.corpus_splits({**data, "split_seed": 1}, 0, str(root), "BIOES")
             == recipe_module.corpus_splits(data, 1, str(root), "BIOES"))
-    with pytest.raises(ConfigError, match="split_seed"):
+    with pytest.raises(ConfigError, match=r"data\.split_seed: must be >= 0"):
         validate({**data, "split_seed": -1}, recipe_module.DATA_SCHEMA, "data")
 
 

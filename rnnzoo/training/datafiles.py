@@ -89,7 +89,7 @@ SPLIT_SEED_FIELD = Field(int, default=None, nullable=True, low=0,
                              "corpus) or the validation hold-out; null: the recipe's `seed`. "
                              "Recipes with one `split_seed` and other `seed`s train and "
                              "validate on the same split")
-"""The ``split_seed`` key of the data schemas whose splits are drawn at random."""
+"""The ``split_seed`` key of the classifier and tagger data schemas."""
 
 
 def split_seed(data: dict, seed: int) -> int:

@@ -137,7 +137,7 @@ DATA_SCHEMA = {
                              "`valid_fraction` must be > 0)"),
     "valid_fraction": Field(float, default=0.0, low=0.0, high=0.5,
                             doc="corpus: the share of the training sentences held out for "
-                                "validation (seeded); 0: the dev file validates"),
+                                "validation (seeded: `split_seed`); 0: the dev file validates"),
     "split_seed": SPLIT_SEED_FIELD,
 }
 TRAINING_SCHEMA = {
