@@ -377,6 +377,7 @@ def _fitted(recipe, data_dir, out, resume=False):
     return history, load_keras(out / "model.keras").get_weights()
 
 
+@pytest.mark.slow
 def test_cached_string_features_train_as_the_language_models_run_at_each_step(lms, data_dir,
                                                                               tmp_path):
     run, run_weights = _fitted(_string_tagger(lms, 2, False), data_dir, tmp_path / "run")

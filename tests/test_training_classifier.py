@@ -162,7 +162,7 @@ def test_averaging_changes_what_is_validated_and_kept_never_what_is_trained(data
     assert max(np.abs(a - p).max() for a, p in zip(averaged_weights, plain_weights)) > 1e-3
 
 
-@pytest.mark.parametrize("momentum", [None, 0.9])
+@pytest.mark.parametrize("momentum", [None, pytest.param(0.9, marks=pytest.mark.slow)])
 def test_an_averaged_run_resumed_trains_on_as_an_uninterrupted_one(data_dir, tmp_path, momentum):
     whole, whole_weights = _trained(_averaged(momentum), data_dir, tmp_path / "whole")
     _trained(_averaged(momentum, epochs=1), data_dir, tmp_path / "parts")

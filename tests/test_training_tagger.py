@@ -254,7 +254,8 @@ def test_an_averaged_tagger_keeps_the_average_from_its_start_epoch_on(data_dir, 
     assert _largest_difference(unstarted_weights, plain_weights) < 1e-6
 
 
-@pytest.mark.parametrize("momentum, start", [(None, 0), (0.9, 1)])
+@pytest.mark.parametrize("momentum, start",
+                         [(None, 0), pytest.param(0.9, 1, marks=pytest.mark.slow)])
 def test_an_averaged_tagger_resumed_trains_on_as_an_uninterrupted_one(data_dir, tmp_path,
                                                                       momentum, start):
     whole, whole_weights = _trained(_averaged(momentum, start, epochs=2), data_dir,
